@@ -1,0 +1,65 @@
+"""Two-Rooms benchmark: collect -> train (wall-clock budget) -> plan, one JSON line out.
+
+    python benchmarks/two_rooms.py --train-minutes 15 --episodes 200 --seed 0 --out bench_out
+
+Leaves the dataset in OUT/data and the trained run in OUT/run (loadable by hjepa.Agent.load).
+Extra training overrides: --set loss.idm=0 ...; planner overrides: --planner-set horizon=10 ...
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from hjepa.cli import run
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--train-minutes", type=float, required=True)
+    p.add_argument("--episodes", type=int, default=200)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--trajectories", type=int, default=2000)
+    p.add_argument("--planner", choices=["mppi", "cem"], default="mppi")
+    p.add_argument("--set", nargs="*", default=[], help="training overrides")
+    p.add_argument("--planner-set", nargs="*", default=[], help="planner overrides")
+    p.add_argument("--quiet", action="store_true")
+    args = p.parse_args()
+    quiet = ["--quiet"] if args.quiet else []
+    data, run_dir = args.out / "data", args.out / "run"
+    t0 = time.time()
+    if not (data / "meta.json").exists():
+        run(["collect", "--out", str(data), "--trajectories", str(args.trajectories), "--seed", str(args.seed)] + quiet)
+    collect_s = time.time() - t0
+    train_args = ["train", "--data", str(data), "--out", str(run_dir), "--minutes", str(args.train_minutes),
+                  "--set", f"train.seed={args.seed}", *args.set] + quiet
+    if (run_dir / "state.json").exists():
+        train_args.append("--resume")
+    summary = run(train_args)
+    result = run(["eval", str(run_dir), "--episodes", str(args.episodes), "--planner", args.planner, "--seed", str(args.seed),
+                  "--gif", str(args.out / "episodes.gif"), "--set", *args.planner_set] + quiet)
+    line = {
+        "benchmark": "two_rooms",
+        "success_rate": result["success_rate"],
+        "sec_per_episode": round(result["sec_per_episode"], 3),
+        "train_minutes": round(summary["train_minutes"], 2),
+        "train_steps": summary["steps"],
+        "episodes": result["episodes"],
+        "planner": result["planner"],
+        "mean_steps": result["mean_steps"],
+        "probe_r2": result.get("probe_r2"),
+        "rollout_error": result.get("rollout_error"),
+        "collect_seconds": round(collect_s, 1),
+        "seed": args.seed,
+        "overrides": args.set + args.planner_set,
+        "run": str(run_dir),
+    }
+    print(json.dumps(line))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""The agent: perception -> world model -> cost -> actor, with short-term memory.
+
+    agent = hjepa.Agent.load("runs/two_rooms")
+    agent.reset()
+    action = agent.act(obs, goal_obs)   # obs, goal_obs: float arrays (2, 65, 65) as the env returns them
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .actor import PlannerConfig, SamplingPlanner, make_planner
+from .configurator import load_probe, load_world_model, planner_for
+from .memory import ShortTermMemory
+from .world_model import JEPAWorldModel
+
+
+class Agent:
+    """Model-predictive control in latent space: replan every `action_repeat` steps, warm-started."""
+
+    def __init__(self, model: JEPAWorldModel, planner: SamplingPlanner, probe=None):
+        self.model = model
+        self.planner = planner
+        self.probe = probe  # optional linear read-out of position, for drawing imagined plans
+        self.memory = ShortTermMemory()
+        cfg = model.cfg.encoder
+        self.obs_shape = (cfg.in_channels, cfg.image_size, cfg.image_size)
+        self.device = next(model.parameters()).device
+        self.steps = 0
+
+    @classmethod
+    def load(cls, run_dir: str | Path, planner: PlannerConfig | None = None, device: str = "auto", task: str = "two_rooms") -> "Agent":
+        model = load_world_model(run_dir, device)
+        return cls(model, make_planner(model, planner or planner_for(task)), load_probe(run_dir))
+
+    def reset(self) -> None:
+        self.memory.clear()
+        self.planner.reset()
+        self.steps = 0
+
+    def _check(self, name: str, obs) -> torch.Tensor:
+        if not isinstance(obs, (np.ndarray, torch.Tensor)):
+            raise ValueError(f"{name} must be a float array of shape {self.obs_shape}, got {type(obs).__name__}")
+        if tuple(obs.shape) != self.obs_shape:
+            raise ValueError(f"{name} must have shape {self.obs_shape} (channels, height, width), got {tuple(obs.shape)}")
+        dtype = str(obs.dtype)
+        if "float" not in dtype:
+            raise ValueError(f"{name} must be a float array in [0, 1] (as the env returns it), got dtype {dtype}")
+        return torch.as_tensor(np.asarray(obs, np.float32) if isinstance(obs, np.ndarray) else obs.float(), device=self.device)
+
+    @torch.no_grad()
+    def act(self, obs, goal_obs) -> np.ndarray:
+        """The next action (2,) toward the goal image."""
+        x, x_goal = self._check("obs", obs), self._check("goal_obs", goal_obs)
+        z, z_goal = self.model.encode(torch.stack([x, x_goal])).unbind(0)
+        self.memory.remember_state(z)
+        if not self.memory.pending_actions:
+            if self.memory.plans:
+                self.planner.shift(1)
+            plan = self.planner.plan(z, z_goal)
+            self.memory.remember_plan(self.steps, plan)
+            first = plan.actions[0].cpu().numpy()
+            self.memory.pending_actions.extend([first] * self.planner.cfg.action_repeat)
+        self.steps += 1
+        return np.asarray(self.memory.pending_actions.popleft(), np.float32)
+
+    def imagined_positions(self) -> np.ndarray | None:
+        """The last plan's imagined trajectory read out as (T, 2) positions, if a probe is loaded."""
+        plan = self.memory.last_plan
+        if plan is None or self.probe is None:
+            return None
+        return self.probe(plan.imagined.cpu()).numpy()

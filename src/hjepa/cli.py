@@ -1,0 +1,180 @@
+"""Command line: hjepa collect | train | eval | demo."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .config import ConfigError, apply_overrides, load_file
+from .data.dataset import DatasetError
+from .train.checkpoint import CheckpointError
+
+USER_ERRORS = (DatasetError, CheckpointError, ConfigError, FileNotFoundError)
+
+
+def cmd_collect(args) -> dict:
+    from .data import CollectConfig, collect_random_walks
+
+    cfg = CollectConfig(num_trajectories=args.trajectories, length=args.length, seed=args.seed,
+                        fixed_layout=tuple(args.fixed_layout) if args.fixed_layout else None)
+    dataset = collect_random_walks(cfg, progress=not args.quiet)
+    dataset.save(args.out)
+    result = {"out": str(args.out), "trajectories": dataset.num_trajectories, "length": dataset.length,
+              "door_crossing_fraction": round(dataset.meta["door_crossing_fraction"], 3)}
+    print(json.dumps(result))
+    return result
+
+
+def cmd_train(args) -> dict:
+    from .train import RunConfig, train
+
+    cfg = load_file(RunConfig, args.config) if args.config else RunConfig()
+    overrides = list(args.set or [])
+    if args.data:
+        overrides.append(f"data={args.data}")
+    if args.minutes is not None:
+        overrides.append(f"train.minutes={args.minutes}")
+    if args.steps is not None:
+        overrides.append(f"train.steps={args.steps}")
+    cfg = apply_overrides(cfg, overrides)
+    if not cfg.data:
+        raise ConfigError("no dataset given: pass --data DIR (made by `hjepa collect`)")
+    run_dir = Path(args.out)
+    if (run_dir / "state.json").exists() and not args.resume:
+        raise ConfigError(f"{run_dir} already holds a run: pass --resume to continue it, or choose another --out")
+    summary = train(cfg, run_dir, resume=args.resume, progress=not args.quiet)
+    print(json.dumps(summary))
+    return summary
+
+
+def _table(rows: list[tuple[str, object]]) -> str:
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def cmd_eval(args) -> dict:
+    from .agent import Agent
+    from .configurator import load_run_config, load_world_model, planner_for
+    from .data import TrajectoryDataset
+    from .eval import evaluate, position_probe, rollout_error_by_horizon
+    from .eval.render import save_gif
+    from .train.checkpoint import save_weights
+
+    run_dir = Path(args.run)
+    run_cfg = load_run_config(run_dir)
+    overrides = {"name": args.planner, "seed": args.seed}
+    for item in args.set or []:
+        key, _, value = item.partition("=")
+        overrides[key.removeprefix("planner.")] = json.loads(value) if value[:1] in "-0123456789[tf" else value
+    planner_cfg = planner_for("two_rooms", **overrides)
+    result: dict = {"run": str(run_dir), "planner": planner_cfg.name}
+    model = load_world_model(run_dir, args.device)
+    if not args.skip_probes:
+        try:
+            dataset = TrajectoryDataset.load(run_cfg.data, verify_checksums=False)
+        except DatasetError as err:
+            print(f"note: probes skipped, the run's dataset is unavailable ({err})", file=sys.stderr)
+        else:
+            train_set, holdout = dataset.split(run_cfg.train.holdout_fraction, seed=run_cfg.train.seed)
+            probe, r2 = position_probe(model, train_set, holdout)
+            save_weights(run_dir / "probe.safetensors", {"weight": probe.weight})
+            errors = rollout_error_by_horizon(model, holdout, horizon=min(32, holdout.length))
+            result["probe_r2"] = round(r2, 4)
+            result["rollout_error"] = {h: round(errors[h - 1], 4) for h in (1, 2, 4, 8, 16, 32) if h <= len(errors)}
+    agent = Agent.load(run_dir, planner_cfg, device=args.device)
+    summary, records = evaluate(agent, args.episodes, seed=args.seed, record=args.gif_episodes if args.gif else 0,
+                                progress=not args.quiet)
+    result.update(summary)
+    if args.gif:
+        result["gif"] = str(save_gif(records[: args.gif_episodes], args.gif))
+    rows = [(k, v) for k, v in result.items() if k != "rollout_error"]
+    if "rollout_error" in result:
+        rows.append(("rollout error vs horizon", "  ".join(f"h={h}: {e}" for h, e in result["rollout_error"].items())))
+    print(_table(rows))
+    print(json.dumps(result))
+    return result
+
+
+def cmd_demo(args) -> dict:
+    out = Path(args.out)
+    common = ["--quiet"] if args.quiet else []
+    print(f"[1/3] collecting {args.trajectories} random-walk trajectories -> {out / 'data'}")
+    run(["collect", "--out", str(out / "data"), "--trajectories", str(args.trajectories), "--seed", str(args.seed)] + common)
+    print(f"[2/3] training the JEPA world model for {args.minutes} min -> {out / 'run'}")
+    run_args = ["train", "--data", str(out / "data"), "--out", str(out / "run"), "--minutes", str(args.minutes)]
+    if (out / "run" / "state.json").exists():
+        run_args.append("--resume")
+    run(run_args + common)
+    print(f"[3/3] planning {args.episodes} episodes with MPPI; GIF -> {out / 'episode.gif'}")
+    return run(["eval", str(out / "run"), "--episodes", str(args.episodes), "--gif", str(out / "episode.gif"),
+                 "--seed", str(args.seed)] + common)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hjepa", description="JEPA world models and planning toward goal images.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("collect", help="write reward-free random-walk trajectories to a dataset directory")
+    c.add_argument("--out", required=True, type=Path)
+    c.add_argument("--trajectories", type=int, default=2000)
+    c.add_argument("--length", type=int, default=64, help="actions per trajectory")
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--fixed-layout", type=int, nargs=2, metavar=("WALL_X", "DOOR_Y"))
+    c.add_argument("--quiet", action="store_true")
+    c.set_defaults(func=cmd_collect)
+
+    t = sub.add_parser("train", help="train a JEPA world model on a dataset")
+    t.add_argument("--data", help="dataset directory (overrides the config's data)")
+    t.add_argument("--out", required=True, help="run directory for checkpoints, logs and config")
+    t.add_argument("--config", help="YAML run config")
+    t.add_argument("--minutes", type=float, help="wall-clock training budget")
+    t.add_argument("--steps", type=int, help="maximum training steps")
+    t.add_argument("--resume", action="store_true", help="continue the run in --out")
+    t.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="config overrides, e.g. loss.idm=0 train.batch_size=128")
+    t.add_argument("--quiet", action="store_true")
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("eval", help="plan toward goal images with a trained run and report success")
+    e.add_argument("run")
+    e.add_argument("--episodes", type=int, default=50)
+    e.add_argument("--planner", choices=["mppi", "cem"], default="mppi")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--gif", help="write the first --gif-episodes episodes to this GIF")
+    e.add_argument("--gif-episodes", type=int, default=3)
+    e.add_argument("--device", default="auto")
+    e.add_argument("--skip-probes", action="store_true", help="skip the position probe and rollout-error report")
+    e.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="planner overrides, e.g. horizon=10 num_samples=512")
+    e.add_argument("--quiet", action="store_true")
+    e.set_defaults(func=cmd_eval)
+
+    d = sub.add_parser("demo", help="collect, train, plan and report in a few minutes")
+    d.add_argument("--out", default="demo_run")
+    d.add_argument("--trajectories", type=int, default=1000)
+    d.add_argument("--minutes", type=float, default=4.0)
+    d.add_argument("--episodes", type=int, default=20)
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--quiet", action="store_true")
+    d.set_defaults(func=cmd_demo)
+    return p
+
+
+def run(argv: list[str] | None = None) -> dict:
+    """Run one command and return its result dict (user mistakes raise the project's errors)."""
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: user mistakes become a one-line error and exit status 2."""
+    try:
+        run(argv)
+    except USER_ERRORS as err:
+        print(f"hjepa: error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""Configurator: task -> configured modules (world model from a run, planner, cost)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from ..actor import PlannerConfig
+from ..config import ConfigError, from_dict
+from ..train.checkpoint import CheckpointError, load_weights
+from ..train.trainer import RunConfig
+from ..utils import pick_device
+from ..world_model import JEPAWorldModel
+
+# Planner defaults per task: what the benchmarks were measured with.
+TASK_PLANNERS = {
+    "two_rooms": PlannerConfig(),
+}
+
+
+def load_run_config(run_dir: str | Path) -> RunConfig:
+    path = Path(run_dir) / "config.json"
+    if not path.is_file():
+        raise CheckpointError(f"{run_dir} is not a run directory: config.json is missing")
+    try:
+        return from_dict(RunConfig, json.loads(path.read_text()))
+    except (json.JSONDecodeError, ConfigError) as err:
+        raise CheckpointError(f"{path} is not a valid run config: {err}") from None
+
+
+def load_world_model(run_dir: str | Path, device: str = "auto") -> JEPAWorldModel:
+    """The trained world model of a run, in eval mode on the chosen device."""
+    cfg = load_run_config(run_dir)
+    model = JEPAWorldModel(cfg.model)
+    weights = load_weights(Path(run_dir) / "model.safetensors")
+    own = {k[len("model."):]: v for k, v in weights.items() if k.startswith("model.")}
+    try:
+        model.load_state_dict(own)
+    except RuntimeError as err:
+        raise CheckpointError(f"weights in {run_dir} do not match its config: {err}") from None
+    return model.to(pick_device(device)).eval()
+
+
+def planner_for(task: str, **overrides) -> PlannerConfig:
+    if task not in TASK_PLANNERS:
+        raise ConfigError(f"unknown task {task!r}; known: {sorted(TASK_PLANNERS)}")
+    base = json.loads(json.dumps(TASK_PLANNERS[task].__dict__))
+    base.update(overrides)
+    return from_dict(PlannerConfig, base)
+
+
+def load_probe(run_dir: str | Path):
+    """The run's linear position probe (written by `hjepa eval`), or None."""
+    from ..eval.probes import LinearProbe
+
+    path = Path(run_dir) / "probe.safetensors"
+    return LinearProbe(load_weights(path)["weight"]) if path.is_file() else None
+
+
+__all__ = ["load_run_config", "load_world_model", "planner_for", "load_probe"]

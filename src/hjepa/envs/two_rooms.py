@@ -1,0 +1,237 @@
+"""Two-Rooms, as PLDM and eb_jepa define it.
+
+A 65x65 top-down image with 2 channels: channel 0 the agent (a Gaussian blob, std 1.3 px),
+channel 1 the walls (5 px border, and one vertical wall 3 px wide at x in [20, 44] with a door
+of half-height 4 px centred at y in [10, 54]). An action is a 2-D displacement (dx, dy) whose
+norm is clipped to 2.45; a move into a wall stops at the wall.
+
+Coordinates: a position is (x, y) in pixels, x the column and y the row; pixel i covers
+[i - 0.5, i + 0.5]. Images are indexed obs[channel, y, x].
+
+`TwoRoomsPhysics` holds the physics and rendering as batched numpy functions (batch first);
+`BatchedTwoRooms` runs many episodes at once for data collection; `TwoRooms` is the Gymnasium
+environment. The true position is reported in `info`, never in the observation.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numpy as np
+
+SIZE = 65
+BORDER = 5
+WALL_HALF_WIDTH = 1.5  # the wall covers pixels wall_x-1 .. wall_x+1
+DOOR_HALF_HEIGHT = 4  # the door covers pixels door_y-4 .. door_y+4
+WALL_X_RANGE = (20, 44)  # inclusive
+DOOR_Y_RANGE = (10, 54)  # inclusive
+AGENT_STD = 1.3
+MAX_ACTION_NORM = 2.45
+SUCCESS_RADIUS = 4.5
+MAX_STEPS = 200
+_SUBSTEPS = 10  # a move is checked in 10 sub-moves of <= 0.25 px: no tunnelling through 3 px
+_FREE_LO = BORDER - 0.5
+_FREE_HI = SIZE - BORDER - 0.5
+
+_GRID = np.arange(SIZE, dtype=np.float32)
+
+
+def clip_action_norm(actions: np.ndarray, max_norm: float = MAX_ACTION_NORM) -> np.ndarray:
+    """Scale each (..., 2) action down so its norm is at most max_norm."""
+    actions = np.asarray(actions, dtype=np.float32)
+    norm = np.linalg.norm(actions, axis=-1, keepdims=True)
+    scale = np.minimum(1.0, max_norm / np.maximum(norm, 1e-8))
+    return actions * scale
+
+
+def is_free(pos: np.ndarray, wall_x: np.ndarray, door_y: np.ndarray) -> np.ndarray:
+    """True where a (..., 2) position lies outside every wall (layout arrays broadcast)."""
+    x, y = pos[..., 0], pos[..., 1]
+    inside = (x >= _FREE_LO) & (x <= _FREE_HI) & (y >= _FREE_LO) & (y <= _FREE_HI)
+    in_wall_column = np.abs(x - wall_x) < WALL_HALF_WIDTH
+    in_door = np.abs(y - door_y) <= DOOR_HALF_HEIGHT + 0.5
+    return inside & ~(in_wall_column & ~in_door)
+
+
+def room_of(pos: np.ndarray, wall_x: np.ndarray) -> np.ndarray:
+    """0 for the left room, 1 for the right room."""
+    return (pos[..., 0] > wall_x).astype(np.int64)
+
+
+@dataclass
+class Layout:
+    wall_x: int
+    door_y: int
+
+
+class TwoRoomsPhysics:
+    """Batched physics and rendering. Every array is batch first."""
+
+    @staticmethod
+    def step(pos: np.ndarray, actions: np.ndarray, wall_x: np.ndarray, door_y: np.ndarray) -> np.ndarray:
+        """Move (B, 2) positions by (B, 2) actions (norm clipped); stop at the first wall hit."""
+        actions = clip_action_norm(actions)
+        fractions = np.arange(1, _SUBSTEPS + 1, dtype=np.float32) / _SUBSTEPS
+        candidates = pos[:, None, :] + fractions[None, :, None] * actions[:, None, :]  # (B, S, 2)
+        free = is_free(candidates, wall_x[:, None], door_y[:, None])
+        n_free = np.cumprod(free, axis=1).sum(axis=1)  # sub-moves taken before the first hit
+        last = np.take_along_axis(candidates, np.maximum(n_free - 1, 0)[:, None, None], axis=1)[:, 0]
+        return np.where((n_free > 0)[:, None], last, pos).astype(np.float32)
+
+    @staticmethod
+    def render_walls(wall_x: np.ndarray, door_y: np.ndarray) -> np.ndarray:
+        """(B, 65, 65) wall channel in {0, 1}."""
+        b = len(wall_x)
+        walls = np.zeros((b, SIZE, SIZE), dtype=np.float32)
+        walls[:, :BORDER, :] = 1
+        walls[:, -BORDER:, :] = 1
+        walls[:, :, :BORDER] = 1
+        walls[:, :, -BORDER:] = 1
+        cols = np.abs(_GRID[None, :] - wall_x[:, None]) <= 1  # (B, 65) over x
+        rows = np.abs(_GRID[None, :] - door_y[:, None]) > DOOR_HALF_HEIGHT  # (B, 65) over y
+        walls = np.maximum(walls, (rows[:, :, None] & cols[:, None, :]).astype(np.float32))
+        return walls
+
+    @staticmethod
+    def render_agent(pos: np.ndarray) -> np.ndarray:
+        """(B, 65, 65) Gaussian blob of std 1.3 px and peak 1 at each position."""
+        gx = np.exp(-((_GRID[None, :] - pos[:, 0:1]) ** 2) / (2 * AGENT_STD**2))
+        gy = np.exp(-((_GRID[None, :] - pos[:, 1:2]) ** 2) / (2 * AGENT_STD**2))
+        return (gy[:, :, None] * gx[:, None, :]).astype(np.float32)
+
+    @classmethod
+    def render(cls, pos: np.ndarray, wall_x: np.ndarray, door_y: np.ndarray) -> np.ndarray:
+        """(B, 2, 65, 65) float32 observations in [0, 1]: channel 0 agent, channel 1 walls."""
+        return np.stack([cls.render_agent(pos), cls.render_walls(wall_x, door_y)], axis=1)
+
+
+def sample_layouts(rng: np.random.Generator, n: int, fixed: Layout | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(wall_x, door_y) integer arrays of length n: random, or all equal to a fixed layout."""
+    if fixed is not None:
+        return np.full(n, fixed.wall_x, np.float32), np.full(n, fixed.door_y, np.float32)
+    wall_x = rng.integers(WALL_X_RANGE[0], WALL_X_RANGE[1] + 1, size=n).astype(np.float32)
+    door_y = rng.integers(DOOR_Y_RANGE[0], DOOR_Y_RANGE[1] + 1, size=n).astype(np.float32)
+    return wall_x, door_y
+
+
+def sample_room_positions(rng: np.random.Generator, wall_x: np.ndarray, room: np.ndarray, margin: float = 1.0) -> np.ndarray:
+    """Uniform positions inside the given room (0 left, 1 right), `margin` px from any wall."""
+    n = len(wall_x)
+    left_lo, left_hi = _FREE_LO + margin, wall_x - WALL_HALF_WIDTH - margin
+    right_lo, right_hi = wall_x + WALL_HALF_WIDTH + margin, _FREE_HI - margin
+    lo = np.where(room == 0, left_lo, right_lo)
+    hi = np.where(room == 0, left_hi, right_hi)
+    x = lo + rng.random(n) * (hi - lo)
+    y = _FREE_LO + margin + rng.random(n) * (_FREE_HI - _FREE_LO - 2 * margin)
+    return np.stack([x, y], axis=1).astype(np.float32)
+
+
+def sample_free_positions(rng: np.random.Generator, wall_x: np.ndarray, door_y: np.ndarray, margin: float = 1.0) -> np.ndarray:
+    """Uniform positions anywhere free (either room), `margin` px from any wall."""
+    room = rng.integers(0, 2, size=len(wall_x))
+    return sample_room_positions(rng, wall_x, room, margin)
+
+
+class BatchedTwoRooms:
+    """Many Two-Rooms episodes stepped together with array ops (for data collection)."""
+
+    def __init__(self, num_envs: int, seed: int = 0, fixed_layout: Layout | None = None):
+        self.num_envs = num_envs
+        self.rng = np.random.default_rng(seed)
+        self.fixed_layout = fixed_layout
+        self.pos = np.zeros((num_envs, 2), np.float32)
+        self.wall_x = np.zeros(num_envs, np.float32)
+        self.door_y = np.zeros(num_envs, np.float32)
+
+    def reset(self, pos: np.ndarray | None = None) -> np.ndarray:
+        """New layouts and start positions (random if not given); returns (B, 2, 65, 65)."""
+        self.wall_x, self.door_y = sample_layouts(self.rng, self.num_envs, self.fixed_layout)
+        self.pos = pos.astype(np.float32) if pos is not None else sample_free_positions(self.rng, self.wall_x, self.door_y)
+        return self.observe()
+
+    def step(self, actions: np.ndarray) -> np.ndarray:
+        self.pos = TwoRoomsPhysics.step(self.pos, actions, self.wall_x, self.door_y)
+        return self.observe()
+
+    def observe(self) -> np.ndarray:
+        return TwoRoomsPhysics.render(self.pos, self.wall_x, self.door_y)
+
+
+class TwoRooms(gym.Env):
+    """Gymnasium Two-Rooms: reach the goal image within 200 steps.
+
+    Observation: float32 (2, 65, 65) in [0, 1]. Action: float32 (2,), norm clipped to 2.45.
+    `reset()` puts start and goal in different rooms (the evaluation task) unless
+    `options={"start": (x, y), "goal": (x, y), "wall_x": int, "door_y": int}` overrides any of
+    them. info holds `pos`, `goal_pos`, `wall_x`, `door_y`, `distance`, `success` and `goal_obs`
+    (the goal image). Reward is 1 on reaching the goal (the episode then terminates), else 0.
+    """
+
+    metadata = {"render_modes": ["rgb_array"]}
+
+    def __init__(self, fixed_layout: tuple[int, int] | None = None, max_steps: int = MAX_STEPS, render_mode: str | None = None):
+        self.fixed_layout = Layout(*fixed_layout) if fixed_layout is not None else None
+        self.max_steps = max_steps
+        self.render_mode = render_mode
+        self.observation_space = gym.spaces.Box(0.0, 1.0, shape=(2, SIZE, SIZE), dtype=np.float32)
+        self.action_space = gym.spaces.Box(-MAX_ACTION_NORM, MAX_ACTION_NORM, shape=(2,), dtype=np.float32)
+        self._pos = np.zeros(2, np.float32)
+        self._goal = np.zeros(2, np.float32)
+        self._wall_x = self._door_y = 0.0
+        self._steps = 0
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        options = options or {}
+        rng = self.np_random
+        wall_x, door_y = sample_layouts(rng, 1, self.fixed_layout)
+        self._wall_x = float(options.get("wall_x", wall_x[0]))
+        self._door_y = float(options.get("door_y", door_y[0]))
+        wx = np.array([self._wall_x], np.float32)
+        start_room = rng.integers(0, 2, size=1)
+        start = sample_room_positions(rng, wx, start_room)[0]
+        goal = sample_room_positions(rng, wx, 1 - start_room)[0]
+        self._pos = np.asarray(options.get("start", start), np.float32)
+        self._goal = np.asarray(options.get("goal", goal), np.float32)
+        for name, p in (("start", self._pos), ("goal", self._goal)):
+            if p.shape != (2,) or not is_free(p, self._wall_x, self._door_y):
+                raise ValueError(f"{name} position {p.tolist()} is not a free (x, y) cell of this layout")
+        self._steps = 0
+        return self._observe(self._pos), self._info()
+
+    def step(self, action):
+        action = np.asarray(action, np.float32).reshape(1, 2)
+        if not np.all(np.isfinite(action)):
+            raise ValueError(f"action must be finite, got {action.tolist()}")
+        self._pos = TwoRoomsPhysics.step(self._pos[None], action, np.array([self._wall_x], np.float32), np.array([self._door_y], np.float32))[0]
+        self._steps += 1
+        info = self._info()
+        terminated = bool(info["success"])
+        truncated = self._steps >= self.max_steps and not terminated
+        return self._observe(self._pos), float(terminated), terminated, truncated, info
+
+    def goal_observation(self) -> np.ndarray:
+        return self._observe(self._goal)
+
+    def render(self):
+        obs = self._observe(self._pos)
+        img = np.zeros((SIZE, SIZE, 3), np.uint8)
+        img[..., 2] = (obs[1] * 160).astype(np.uint8)
+        img[..., 0] = (obs[0] * 255).astype(np.uint8)
+        return img
+
+    def _observe(self, pos: np.ndarray) -> np.ndarray:
+        return TwoRoomsPhysics.render(pos[None], np.array([self._wall_x], np.float32), np.array([self._door_y], np.float32))[0]
+
+    def _info(self) -> dict:
+        distance = float(np.linalg.norm(self._pos - self._goal))
+        return {
+            "pos": self._pos.copy(),
+            "goal_pos": self._goal.copy(),
+            "wall_x": self._wall_x,
+            "door_y": self._door_y,
+            "distance": distance,
+            "success": distance <= SUCCESS_RADIUS,
+            "steps": self._steps,
+            "goal_obs": self.goal_observation(),
+        }

@@ -1,0 +1,58 @@
+"""Closed-loop evaluation: success rate, steps and time per episode on Two-Rooms tasks."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from tqdm import tqdm
+
+from ..envs import TwoRooms
+
+
+@dataclass
+class EpisodeRecord:
+    success: bool
+    steps: int
+    seconds: float
+    final_distance: float
+    frames: list = field(default_factory=list)  # (obs, pos, goal_pos, imagined positions or None) per step
+
+
+def run_episode(agent, env: TwoRooms, seed: int, record: bool = False) -> EpisodeRecord:
+    obs, info = env.reset(seed=seed)
+    goal_obs = info["goal_obs"]
+    agent.reset()
+    frames = []
+    start = time.perf_counter()
+    done = False
+    while not done:
+        action = agent.act(obs, goal_obs)
+        if record:
+            frames.append((obs, info["pos"], info["goal_pos"], agent.imagined_positions()))
+        obs, _, terminated, truncated, info = env.step(action)
+        done = terminated or truncated
+    seconds = time.perf_counter() - start
+    if record:
+        frames.append((obs, info["pos"], info["goal_pos"], None))
+    return EpisodeRecord(bool(info["success"]), info["steps"], seconds, info["distance"], frames)
+
+
+def evaluate(agent, episodes: int, seed: int = 0, record: int = 0, progress: bool = True) -> tuple[dict, list[EpisodeRecord]]:
+    """Run `episodes` random-layout tasks (start and goal in different rooms); record the first `record`."""
+    env = TwoRooms()
+    records = []
+    bar = tqdm(range(episodes), desc="eval", unit="ep", disable=not progress, dynamic_ncols=True)
+    for i in bar:
+        records.append(run_episode(agent, env, seed=seed * 100_003 + i, record=i < record))
+        bar.set_postfix(success=f"{np.mean([r.success for r in records]):.2f}")
+    success = np.array([r.success for r in records])
+    summary = {
+        "episodes": episodes,
+        "success_rate": float(success.mean()),
+        "mean_steps": float(np.mean([r.steps for r in records])),
+        "mean_steps_success": float(np.mean([r.steps for r in records if r.success])) if success.any() else None,
+        "sec_per_episode": float(np.mean([r.seconds for r in records])),
+        "mean_final_distance": float(np.mean([r.final_distance for r in records])),
+    }
+    return summary, records

@@ -1,0 +1,47 @@
+"""Draw recorded episodes as an animated GIF: walls, agent, goal and the imagined plan."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+SCALE = 4
+
+
+def draw_frame(obs: np.ndarray, pos, goal_pos, imagined: np.ndarray | None, caption: str = "") -> Image.Image:
+    walls, agent = obs[1], obs[0]
+    rgb = np.zeros(walls.shape + (3,), np.float32)
+    rgb += walls[..., None] * np.array([90, 90, 110], np.float32)
+    rgb += agent[..., None] * np.array([255, 60, 40], np.float32)
+    img = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)).resize(
+        (walls.shape[1] * SCALE, walls.shape[0] * SCALE), Image.NEAREST)
+    draw = ImageDraw.Draw(img)
+    to_px = lambda p: (float(p[0]) * SCALE + SCALE / 2, float(p[1]) * SCALE + SCALE / 2)
+    gx, gy = to_px(goal_pos)
+    r = 4.5 * SCALE
+    draw.ellipse([gx - r, gy - r, gx + r, gy + r], outline=(60, 220, 90), width=2)
+    if imagined is not None and len(imagined):
+        points = [to_px(pos)] + [to_px(p) for p in imagined]
+        draw.line(points, fill=(80, 160, 255), width=1)
+        for x, y in points[1:]:
+            draw.ellipse([x - 1.5, y - 1.5, x + 1.5, y + 1.5], fill=(80, 160, 255))
+    if caption:
+        draw.text((4, 2), caption, fill=(255, 255, 255))
+    return img
+
+
+def save_gif(records, path: str | Path, fps: int = 12) -> Path:
+    """One GIF with every recorded episode in a row, each ending on a held last frame."""
+    frames = []
+    for i, rec in enumerate(records):
+        status = "success" if rec.success else "failure"
+        for t, (obs, pos, goal_pos, imagined) in enumerate(rec.frames):
+            frames.append(draw_frame(obs, pos, goal_pos, imagined, f"episode {i}  step {t}  {status if t == len(rec.frames) - 1 else ''}"))
+        frames += [frames[-1]] * fps  # hold the ending for a second
+    if not frames:
+        raise ValueError("no recorded frames to draw")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=int(1000 / fps), loop=0)
+    return path

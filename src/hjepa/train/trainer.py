@@ -1,0 +1,183 @@
+"""Train the JEPA world model on a trajectory dataset.
+
+Single process or data-parallel under `torchrun --nproc_per_node N` (DDP: gloo on CPU, nccl on
+GPU). Stops at `train.steps` or after `train.minutes` of wall clock, whichever comes first;
+the learning rate follows a cosine over that budget. Rank 0 shows a progress bar with live
+loss, logs to TensorBoard and CSV, and writes atomic checkpoints; `resume=True` continues a run.
+"""
+from __future__ import annotations
+
+import csv
+import math
+import os
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from tqdm import tqdm
+
+from ..config import save_json
+from ..data.dataset import TrajectoryDataset, WindowSampler
+from ..utils import pick_device, seed_everything
+from ..world_model import JEPAObjective, JEPAWorldModel, LossConfig, ModelConfig
+from . import checkpoint as ckpt
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 100_000
+    minutes: float = 0.0  # wall-clock budget; 0 = no limit
+    batch_size: int = 64
+    seq_len: int = 8  # actions per training window (open-loop rollout length)
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 100
+    grad_clip: float = 1.0
+    seed: int = 0
+    device: str = "auto"
+    log_every: int = 25
+    checkpoint_every: int = 500
+    holdout_fraction: float = 0.05
+
+
+@dataclass
+class RunConfig:
+    data: str = ""
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+class CollapseWarning(UserWarning):
+    """The representation has (nearly) collapsed: its per-dimension std is tiny."""
+
+
+def _distributed() -> tuple[int, int]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return (dist.get_rank(), world) if world > 1 else (0, 1)
+
+
+def _lr_factor(step: int, progress: float, warmup: int) -> float:
+    warm = min(1.0, (step + 1) / max(1, warmup))
+    return warm * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def parameter_fingerprint(module: torch.nn.Module) -> list[float]:
+    """(sum, sum of squares, sum of |x| * index) over all parameters, in float64."""
+    flat = torch.cat([p.detach().double().flatten().cpu() for p in module.parameters()])
+    idx = torch.arange(flat.numel(), dtype=torch.float64)
+    return [flat.sum().item(), flat.pow(2).sum().item(), (flat.abs() * idx).sum().item()]
+
+
+def train(cfg: RunConfig, run_dir: str | Path, resume: bool = False, progress: bool = True) -> dict:
+    """Train and return a summary dict (final losses, steps, minutes)."""
+    run_dir = Path(run_dir)
+    rank, world = _distributed()
+    device = pick_device(cfg.train.device, local_rank=int(os.environ.get("LOCAL_RANK", "0")))
+    seed_everything(cfg.train.seed)  # same init on every rank
+    dataset = TrajectoryDataset.load(cfg.data)
+    train_set, _ = dataset.split(cfg.train.holdout_fraction, seed=cfg.train.seed)
+    sampler = WindowSampler(train_set, cfg.train.seq_len, seed=cfg.train.seed * 1000 + rank)
+
+    model = JEPAWorldModel(cfg.model)
+    objective = JEPAObjective(model, cfg.loss).to(device)
+    optimizer = torch.optim.AdamW(objective.parameters(), lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
+    step, elapsed_before = 0, 0.0
+    state = ckpt.read_state(run_dir) if resume else None
+    if state is not None:
+        objective.load_state_dict(ckpt.load_weights(run_dir / "model.safetensors"))
+        ckpt.optimizer_from_tensors(optimizer, run_dir / "optimizer.safetensors")
+        step, elapsed_before = state["step"], state["elapsed_seconds"]
+        sampler.rng = np.random.default_rng([cfg.train.seed, rank, step])  # fresh stream after resume
+    if world > 1:
+        wrapped = torch.nn.parallel.DistributedDataParallel(objective, device_ids=[device.index] if device.type == "cuda" else None)
+    else:
+        wrapped = objective
+
+    is_main = rank == 0
+    if is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        save_json(cfg, run_dir / "config.json")
+        from torch.utils.tensorboard import SummaryWriter
+
+        writer = SummaryWriter(str(run_dir / "tb"))
+        csv_path = run_dir / "metrics.csv"
+        csv_file = open(csv_path, "a", newline="")
+        csv_writer = None
+    budget_s = cfg.train.minutes * 60.0
+    start = time.time()
+    bar = tqdm(total=cfg.train.steps, initial=step, desc="train", disable=not (progress and is_main), dynamic_ncols=True)
+    warned, terms = False, {}
+
+    def save():
+        if is_main:
+            ckpt.save_checkpoint(run_dir, objective.state_dict(), optimizer,
+                                 {"step": step, "elapsed_seconds": elapsed_before + time.time() - start, "world_size": world})
+
+    try:
+        while step < cfg.train.steps:
+            elapsed = elapsed_before + time.time() - start
+            stop = torch.tensor([float(budget_s > 0 and elapsed >= budget_s)])
+            if world > 1:  # every rank stops at the same step
+                dist.broadcast(stop, src=0)
+            if stop.item():
+                break
+            progress_frac = max(step / cfg.train.steps, elapsed / budget_s if budget_s > 0 else 0.0)
+            for group in optimizer.param_groups:
+                group["lr"] = cfg.train.lr * _lr_factor(step, progress_frac, cfg.train.warmup_steps)
+            batch = sampler.sample(cfg.train.batch_size, device)
+            terms = wrapped(batch["observations"], batch["actions"])
+            optimizer.zero_grad(set_to_none=True)
+            terms["loss"].backward()
+            torch.nn.utils.clip_grad_norm_(objective.parameters(), cfg.train.grad_clip)
+            optimizer.step()
+            step += 1
+            if is_main and (step % cfg.train.log_every == 0 or step == 1):
+                row = {"step": step, "elapsed_s": round(elapsed, 2), "lr": optimizer.param_groups[0]["lr"]}
+                row.update({k: float(v.detach()) for k, v in terms.items()})
+                for k, v in row.items():
+                    if k != "step":
+                        writer.add_scalar(f"train/{k}", v, step)
+                if csv_writer is None:
+                    csv_writer = csv.DictWriter(csv_file, fieldnames=list(row))
+                    if csv_path.stat().st_size == 0:
+                        csv_writer.writeheader()
+                csv_writer.writerow(row)
+                csv_file.flush()
+                bar.set_postfix(loss=f"{row['loss']:.3f}", pred=f"{row['pred']:.3f}", idm=f"{row['idm']:.3f}", std=f"{row['latent_std']:.2f}")
+                if step > cfg.train.warmup_steps and row["latent_std"] < 0.05 * cfg.loss.target_std and not warned:
+                    warned = True
+                    msg = (f"representation collapse: mean latent std {row['latent_std']:.4f} at step {step}; "
+                           "raise loss.var / loss.sigreg or lower loss.pred")
+                    warnings.warn(msg, CollapseWarning, stacklevel=2)
+                    bar.write("WARNING: " + msg)
+            bar.update(1)
+            if step % cfg.train.checkpoint_every == 0:
+                save()
+    except KeyboardInterrupt:
+        if is_main:
+            bar.write(f"interrupted at step {step}: checkpoint saved, continue with --resume")
+        save()
+        raise
+    finally:
+        bar.close()
+    save()
+    summary = {"steps": step, "train_minutes": (elapsed_before + time.time() - start) / 60.0, "world_size": world}
+    summary.update({k: float(v.detach()) for k, v in terms.items()})
+    if world > 1:
+        prints = [None] * world
+        dist.all_gather_object(prints, parameter_fingerprint(objective))
+        if is_main:
+            ckpt.write_json(run_dir / "replicas.json", {"fingerprints": prints, "steps": step})
+        dist.barrier()
+    if is_main:
+        writer.close()
+        csv_file.close()
+        ckpt.write_json(run_dir / "train_summary.json", summary)
+    return summary

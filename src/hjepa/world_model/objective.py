@@ -1,0 +1,61 @@
+"""The JEPA training objective, one coefficient per term (any may be 0):
+
+    L = pred * sum_t ||rollout_t - Enc(x_t)||^2          (open-loop latent prediction)
+      + var * VICReg-variance + cov * VICReg-covariance  (or sigreg * SIGReg)
+      + temporal * ||Enc(x_{t+1}) - Enc(x_t)||^2          (smoothness)
+      + idm * ||IDM(s_t, s_{t+1}) - a_t||^2               (inverse dynamics)
+
+It is an nn.Module whose forward returns the loss terms, so DDP can wrap it whole.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+
+from .jepa import JEPAWorldModel
+from .predictor import mlp
+from .regularizers import sigreg, vicreg_covariance, vicreg_variance
+
+
+@dataclass
+class LossConfig:
+    pred: float = 1.0
+    var: float = 1.0
+    cov: float = 0.1
+    sigreg: float = 0.0  # alternative to var/cov: set var=cov=0 and sigreg>0
+    temporal: float = 0.1
+    idm: float = 1.0
+    target_std: float = 1.0
+    sigreg_projections: int = 64
+    idm_hidden: int = 128
+
+
+class JEPAObjective(nn.Module):
+    """Holds the world model and the inverse-dynamics head; forward(batch) -> loss terms."""
+
+    def __init__(self, model: JEPAWorldModel, cfg: LossConfig):
+        super().__init__()
+        self.model = model
+        self.cfg = cfg
+        d, a = model.latent_dim, model.cfg.action_dim
+        self.idm_head = mlp(2 * d, cfg.idm_hidden, a, depth=1)
+
+    def forward(self, observations: torch.Tensor, actions: torch.Tensor) -> dict[str, torch.Tensor]:
+        cfg = self.cfg
+        z = self.model.encode(observations)  # (B, T+1, D)
+        predicted = self.model.rollout(z[:, 0], actions)  # (B, T, D)
+        flat = z.reshape(-1, z.shape[-1])
+        terms = {
+            "pred": (predicted - z[:, 1:]).pow(2).sum(-1).mean(),
+            "var": vicreg_variance(flat, cfg.target_std),
+            "cov": vicreg_covariance(flat),
+            "temporal": (z[:, 1:] - z[:, :-1]).pow(2).sum(-1).mean(),
+            "idm": (self.idm_head(torch.cat([z[:, :-1], z[:, 1:]], -1)) - actions).pow(2).sum(-1).mean(),
+        }
+        if cfg.sigreg > 0:
+            terms["sigreg"] = sigreg(flat, cfg.sigreg_projections)
+        terms["loss"] = sum(getattr(cfg, name) * value for name, value in terms.items())
+        terms["latent_std"] = flat.detach().std(dim=0).mean()
+        return terms

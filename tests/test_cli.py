@@ -1,0 +1,39 @@
+import json
+
+import pytest
+
+from hjepa.cli import main
+
+
+def test_end_to_end_smoke(tmp_path, capsys):
+    data, run, gif = tmp_path / "d", tmp_path / "r", tmp_path / "ep.gif"
+    main(["collect", "--out", str(data), "--trajectories", "30", "--length", "12", "--quiet"])
+    main(["train", "--data", str(data), "--out", str(run), "--steps", "5", "--quiet", "--set", "train.batch_size=8",
+          "train.seq_len=3", "model.encoder.channels=[8,8,8]", "model.predictor.hidden_dim=32"])
+    capsys.readouterr()
+    main(["eval", str(run), "--episodes", "2", "--gif", str(gif), "--gif-episodes", "1", "--quiet",
+          "--set", "num_samples=32", "iterations=2", "warm_iterations=1"])
+    out = capsys.readouterr().out.strip().splitlines()
+    result = json.loads(out[-1])
+    assert result["episodes"] == 2 and 0.0 <= result["success_rate"] <= 1.0
+    assert result["sec_per_episode"] > 0 and "probe_r2" in result and "1" in result["rollout_error"]
+    assert gif.stat().st_size > 1000 and (run / "probe.safetensors").exists()
+    assert (run / "metrics.csv").exists() and any((run / "tb").iterdir())
+
+
+def _error(capsys, argv) -> str:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err
+    return err
+
+
+def test_user_mistakes_get_one_line_errors(tmp_path, capsys):
+    assert "does not exist" in _error(capsys, ["train", "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "r")])
+    assert "config.json is missing" in _error(capsys, ["eval", str(tmp_path)])
+    assert "unknown key" in _error(capsys, ["train", "--data", "x", "--out", str(tmp_path / "r"), "--set", "train.nope=1"])
+    assert "no dataset given" in _error(capsys, ["train", "--out", str(tmp_path / "r")])
+    (tmp_path / "bad.yaml").write_text("train: [unclosed")
+    assert "not valid YAML" in _error(capsys, ["train", "--config", str(tmp_path / "bad.yaml"), "--out", str(tmp_path / "r")])

@@ -1,0 +1,65 @@
+import json
+
+import numpy as np
+import pytest
+
+from hjepa.data import CollectConfig, DatasetError, TrajectoryDataset, WindowSampler, collect_random_walks
+
+
+def test_round_trip(tmp_path):
+    ds = collect_random_walks(CollectConfig(num_trajectories=12, length=10, seed=1), progress=False)
+    ds.save(tmp_path / "d")
+    back = TrajectoryDataset.load(tmp_path / "d")
+    for name in ("observations", "actions", "states", "layouts"):
+        assert np.array_equal(getattr(ds, name), getattr(back, name))
+    assert back.observations.dtype == np.uint8 and back.observations.shape == (12, 11, 2, 65, 65)
+    # states follow the actions through the physics: a step never moves farther than its action
+    moved = np.linalg.norm(np.diff(back.states, axis=1), axis=-1)
+    assert np.all(moved <= np.linalg.norm(back.actions, axis=-1) + 1e-4)
+
+
+def test_random_walk_statistics():
+    ds = collect_random_walks(CollectConfig(num_trajectories=300, length=64, seed=0), progress=False)
+    steps = np.linalg.norm(ds.actions, axis=-1)
+    assert steps.min() >= 0.2 - 1e-5 and steps.max() <= 1.8 + 1e-5
+    assert abs(steps.mean() - 1.0) < 0.1
+    assert 0.25 <= ds.meta["door_crossing_fraction"] <= 0.45  # about a third pass the door
+
+
+def test_corrupt_file_is_a_clear_error(tmp_path):
+    collect_random_walks(CollectConfig(num_trajectories=4, length=5), progress=False).save(tmp_path)
+    raw = bytearray((tmp_path / "actions.npy").read_bytes())
+    raw[-3] ^= 0xFF
+    (tmp_path / "actions.npy").write_bytes(bytes(raw))
+    with pytest.raises(DatasetError, match="actions.npy is corrupt"):
+        TrajectoryDataset.load(tmp_path)
+
+
+def test_truncated_file_is_a_clear_error(tmp_path):
+    collect_random_walks(CollectConfig(num_trajectories=4, length=5), progress=False).save(tmp_path)
+    path = tmp_path / "observations.npy"
+    path.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(DatasetError, match="observations.npy"):
+        TrajectoryDataset.load(tmp_path, verify_checksums=False)
+
+
+def test_mismatched_and_missing(tmp_path):
+    collect_random_walks(CollectConfig(num_trajectories=4, length=5), progress=False).save(tmp_path)
+    np.save(tmp_path / "states.npy", np.zeros((4, 3, 2), np.float32))
+    with pytest.raises(DatasetError, match="states.npy has shape"):
+        TrajectoryDataset.load(tmp_path, verify_checksums=False)
+    (tmp_path / "meta.json").write_text("{not json")
+    with pytest.raises(DatasetError, match="not valid JSON"):
+        TrajectoryDataset.load(tmp_path)
+    with pytest.raises(DatasetError, match="does not exist"):
+        TrajectoryDataset.load(tmp_path / "nope")
+
+
+def test_window_sampler_shapes_and_alignment():
+    ds = collect_random_walks(CollectConfig(num_trajectories=5, length=12), progress=False)
+    batch = WindowSampler(ds, steps=4, seed=0).sample(7)
+    assert batch["observations"].shape == (7, 5, 2, 65, 65)
+    assert batch["actions"].shape == (7, 4, 2) and batch["states"].shape == (7, 5, 2)
+    assert float(batch["observations"].max()) <= 1.0
+    with pytest.raises(DatasetError, match="do not fit"):
+        WindowSampler(ds, steps=20)

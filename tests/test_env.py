@@ -1,0 +1,91 @@
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import hjepa  # noqa: F401  (registers the env)
+from hjepa.envs import ENV_ID, TwoRooms, TwoRoomsPhysics
+from hjepa.envs.two_rooms import clip_action_norm, is_free
+
+
+def _step(pos, action, wall_x=30.0, door_y=30.0):
+    return TwoRoomsPhysics.step(np.array([pos], np.float32), np.array([action], np.float32),
+                                np.array([wall_x], np.float32), np.array([door_y], np.float32))[0]
+
+
+def test_action_norm_is_clipped():
+    a = clip_action_norm(np.array([[3.0, 4.0], [0.3, 0.4]]))
+    assert np.allclose(np.linalg.norm(a, axis=1), [2.45, 0.5], atol=1e-5)
+    assert np.allclose(a[0] / np.linalg.norm(a[0]), [0.6, 0.8], atol=1e-6)  # direction kept
+
+
+def test_move_into_wall_stops_at_the_wall():
+    # wall at x=30 covers [28.5, 31.5]; door at y=30 covers [25.5, 34.5]
+    pos = np.array([27.0, 10.0], np.float32)
+    for _ in range(10):
+        pos = _step(pos, [2.45, 0.0])
+    assert 28.0 <= pos[0] < 28.5 and pos[1] == pytest.approx(10.0)
+
+
+def test_only_the_door_lets_the_agent_through():
+    # Random pushes from the left room: crossing is possible only through the door rows.
+    rng = np.random.default_rng(0)
+    n = 4000
+    pos = np.stack([rng.uniform(20, 28.4, n), rng.uniform(5, 59, n)], 1).astype(np.float32)
+    wall = np.full(n, 30, np.float32)
+    door = np.full(n, 30, np.float32)
+    for _ in range(30):
+        new = TwoRoomsPhysics.step(pos, rng.normal(0.5, 1.5, (n, 2)).astype(np.float32), wall, door)
+        crossed_column = (np.minimum(pos[:, 0], new[:, 0]) < 28.5) & (np.maximum(pos[:, 0], new[:, 0]) > 31.5)
+        mid_y = 0.5 * (pos[:, 1] + new[:, 1])
+        assert np.all(np.abs(mid_y[crossed_column] - 30) <= 4.5 + 2.45)
+        assert np.all(is_free(new, wall, door))
+        pos = new
+    assert (pos[:, 0] > 31.5).any(), "some agents should pass through the door"
+    right = pos[:, 0] > 31.5
+    assert right.sum() < n  # and many do not
+
+
+def test_borders_hold():
+    pos = _step([6.0, 6.0], [-2.45, 0.0])
+    assert pos[0] >= 4.5
+    pos = _step([58.0, 58.0], [0.0, 2.45])
+    assert pos[1] <= 59.5
+
+
+def test_render_channels():
+    obs = TwoRoomsPhysics.render(np.array([[12.0, 40.0]], np.float32), np.array([30.0], np.float32), np.array([20.0], np.float32))[0]
+    assert obs.shape == (2, 65, 65) and obs.dtype == np.float32
+    assert np.unravel_index(obs[0].argmax(), obs[0].shape) == (40, 12)
+    walls = obs[1]
+    assert walls[:5].all() and walls[:, -5:].all()
+    assert walls[50, 29:32].all() and not walls[20, 29:32].any() and not walls[50, 28]
+    assert walls[24, 30] == 0 and walls[25, 30] == 1  # door half-height 4: rows 16..24
+
+
+def test_gym_env_success_rule_and_info():
+    env = gym.make(ENV_ID)
+    obs, info = env.reset(seed=3)
+    assert obs.shape == (2, 65, 65) and "pos" in info and "goal_obs" in info
+    assert (info["pos"][0] > info["wall_x"]) != (info["goal_pos"][0] > info["wall_x"])  # different rooms
+    env = TwoRooms()
+    _, info = env.reset(seed=0, options={"wall_x": 30, "door_y": 30, "start": (10.0, 10.0), "goal": (15.0, 10.0)})
+    assert not info["success"]
+    _, reward, terminated, truncated, info = env.step(np.array([0.6, 0.0]))
+    assert info["success"] and terminated and reward == 1.0 and not truncated  # 4.4 px <= 4.5
+
+
+def test_episode_truncates_at_max_steps():
+    env = TwoRooms(max_steps=5)
+    env.reset(seed=0)
+    for i in range(5):
+        _, _, terminated, truncated, _ = env.step(np.zeros(2))
+    assert truncated and not terminated
+
+
+def test_fixed_layout_and_bad_start():
+    env = TwoRooms(fixed_layout=(25, 40))
+    for s in range(3):
+        _, info = env.reset(seed=s)
+        assert (info["wall_x"], info["door_y"]) == (25, 40)
+    with pytest.raises(ValueError, match="start position"):
+        env.reset(seed=0, options={"start": (25.0, 10.0)})  # inside the wall

@@ -1,0 +1,89 @@
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from hjepa import Agent
+from hjepa.config import apply_overrides
+from hjepa.train import RunConfig, train
+from hjepa.train.checkpoint import CheckpointError, load_weights
+
+
+def _cfg(data, steps, **extra):
+    overrides = [f"train.steps={steps}", "train.batch_size=8", "train.seq_len=3", "train.log_every=1",
+                 "train.checkpoint_every=1000", "train.warmup_steps=2", "model.encoder.channels=[8,8,8]",
+                 "model.encoder.latent_dim=8", "model.predictor.hidden_dim=32"]
+    overrides += [f"{k}={v}" for k, v in extra.items()]
+    return apply_overrides(RunConfig(data=str(data)), overrides)
+
+
+def test_resume_continues_where_it_stopped(tiny_dataset_dir, tmp_path):
+    run = tmp_path / "run"
+    train(_cfg(tiny_dataset_dir, 4), run, progress=False)
+    state = json.loads((run / "state.json").read_text())
+    assert state["step"] == 4
+    first = load_weights(run / "model.safetensors")
+    summary = train(_cfg(tiny_dataset_dir, 7), run, resume=True, progress=False)
+    assert summary["steps"] == 7
+    rows = (run / "metrics.csv").read_text().strip().splitlines()
+    steps = [int(r.split(",")[0]) for r in rows[1:]]
+    assert steps == [1, 2, 3, 4, 5, 6, 7]  # logging continued, not restarted
+    second = load_weights(run / "model.safetensors")
+    assert any(not torch.equal(first[k], second[k]) for k in first)
+    assert json.loads((run / "config.json").read_text())["train"]["steps"] == 7
+
+
+def test_all_loss_terms_are_finite_and_idm_can_be_off(tiny_dataset_dir, tmp_path):
+    summary = train(_cfg(tiny_dataset_dir, 3, **{"loss.idm": 0, "loss.sigreg": 1.0}), tmp_path / "r", progress=False)
+    for key in ("pred", "var", "cov", "temporal", "idm", "sigreg", "loss"):
+        assert np.isfinite(summary[key])
+
+
+def test_corrupt_checkpoint_is_a_clear_error(tiny_dataset_dir, tmp_path):
+    run = tmp_path / "run"
+    train(_cfg(tiny_dataset_dir, 2), run, progress=False)
+    (run / "model.safetensors").write_bytes(b"garbage")
+    with pytest.raises(CheckpointError, match="cannot be read"):
+        Agent.load(run)
+
+
+def test_agent_api_and_shape_errors(tiny_dataset_dir, tmp_path):
+    run = tmp_path / "run"
+    train(_cfg(tiny_dataset_dir, 2), run, progress=False)
+    agent = Agent.load(run)
+    agent.reset()
+    obs = np.zeros((2, 65, 65), np.float32)
+    action = agent.act(obs, obs)
+    assert action.shape == (2,) and action.dtype == np.float32 and np.linalg.norm(action) <= 2.45 + 1e-5
+    with pytest.raises(ValueError, match=r"shape \(2, 65, 65\)"):
+        agent.act(np.zeros((65, 65, 2), np.float32), obs)
+    with pytest.raises(ValueError, match="dtype uint8"):
+        agent.act(obs, np.zeros((2, 65, 65), np.uint8))
+    with pytest.raises(ValueError, match="float array"):
+        agent.act([[0.0]], obs)
+
+
+def test_ddp_two_cpu_processes_stay_identical(tiny_dataset_dir, tmp_path):
+    run = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
+           "-m", "hjepa.cli", "train", "--data", str(tiny_dataset_dir), "--out", str(run), "--steps", "3", "--quiet",
+           "--set", "train.batch_size=4", "train.seq_len=2", "model.encoder.channels=[8,8,8]",
+           "model.encoder.latent_dim=8", "model.predictor.hidden_dim=16"]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    replicas = json.loads((run / "replicas.json").read_text())
+    prints = replicas["fingerprints"]
+    assert len(prints) == 2 and replicas["steps"] == 3
+    assert prints[0] == prints[1]  # each rank drew different batches, gradients were averaged
+
+
+def test_collapse_is_reported(tiny_dataset_dir, tmp_path):
+    from hjepa.train import CollapseWarning
+
+    with pytest.warns(CollapseWarning, match="representation collapse"):
+        train(_cfg(tiny_dataset_dir, 4, **{"loss.var": 0, "loss.cov": 0, "loss.idm": 0}), tmp_path / "r", progress=False)
