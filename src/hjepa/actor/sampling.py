@@ -30,6 +30,8 @@ class PlannerConfig:
     elite_fraction: float = 0.1  # CEM
     max_action_norm: float = 2.45
     final_step_cost: bool = False  # judge only the plan's last state
+    explore_fraction: float = 0.0  # share of samples drawn from the path prior, not around the mean
+    explore_segments: int = 2  # straight segments per path-prior sample
     seed: int = 0
 
 
@@ -80,17 +82,40 @@ class SamplingPlanner:
         std = torch.full_like(mean, cfg.init_std)
         iterations = cfg.warm_iterations if warm else cfg.iterations
         z_start = z0.expand(cfg.num_samples, -1)
+        n_explore = int(cfg.explore_fraction * cfg.num_samples)
+        best, best_cost = mean, float("inf")
         for _ in range(iterations):
-            noise = torch.randn((cfg.num_samples, *mean.shape), device=self.device, generator=self.generator)
+            noise = torch.randn((cfg.num_samples - n_explore, *mean.shape), device=self.device, generator=self.generator)
             noise[0] = 0  # the current mean is always a candidate
-            samples = project_to_ball(mean + std * noise, cfg.max_action_norm)
+            samples = torch.cat([mean + std * noise, self.sample_paths(n_explore)])
+            samples = project_to_ball(samples, cfg.max_action_norm)
             costs = self.cost(self.model.rollout(z_start, self.expand(samples)), z_goal)
+            i = int(costs.argmin())
+            if costs[i] < best_cost:  # elitism: a rare good sample is kept, not averaged away
+                best, best_cost = samples[i], float(costs[i])
             mean, std = self.update(samples, costs)
             std = std.clamp_min(cfg.min_std)
         mean = project_to_ball(mean, cfg.max_action_norm)
+        mean_cost = float(self.cost(self.model.rollout(z0[None], self.expand(mean)[None]), z_goal))
+        if best_cost < mean_cost:
+            mean = best
         self.mean = mean
         imagined = self.model.rollout(z0[None], self.expand(mean)[None])[0]
         return Plan(mean, float(self.cost(imagined[None], z_goal)), iterations, imagined)
+
+    def sample_paths(self, n: int) -> torch.Tensor:
+        """(n, horizon, A) path-prior samples: a few straight segments, each a random heading at
+        a random speed, with random switch times. Unlike noise around the mean, these reach
+        far-off states (a door on the other side of the room) with useful probability."""
+        cfg, g = self.cfg, self.generator
+        k = cfg.explore_segments
+        heading = torch.rand(n, k, device=self.device, generator=g) * 2 * torch.pi
+        speed = cfg.max_action_norm * (0.3 + 0.7 * torch.rand(n, k, device=self.device, generator=g))
+        segment_actions = torch.stack([speed * heading.cos(), speed * heading.sin()], -1)  # (n, k, 2)
+        switches = torch.rand(n, k - 1, device=self.device, generator=g).sort(-1).values * cfg.horizon
+        step = torch.arange(cfg.horizon, device=self.device)
+        segment = (step[None, :, None] >= switches[:, None, :]).sum(-1)  # (n, horizon) index of the active segment
+        return segment_actions.gather(1, segment[..., None].expand(-1, -1, segment_actions.shape[-1]))
 
     def update(self, samples: torch.Tensor, costs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         raise NotImplementedError
