@@ -23,7 +23,7 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--trajectories", type=int, default=2000)
-    p.add_argument("--planner", choices=["mppi", "cem"], default="mppi")
+    p.add_argument("--planner", choices=["mppi", "cem"], help="default: the task's tuned planner")
     p.add_argument("--set", nargs="*", default=[], help="training overrides")
     p.add_argument("--planner-set", nargs="*", default=[], help="planner overrides")
     p.add_argument("--quiet", action="store_true")
@@ -39,7 +39,8 @@ def main() -> None:
     if (run_dir / "state.json").exists():
         train_args.append("--resume")
     summary = run(train_args)
-    result = run(["eval", str(run_dir), "--episodes", str(args.episodes), "--planner", args.planner, "--seed", str(args.seed),
+    planner = ["--planner", args.planner] if args.planner else []
+    result = run(["eval", str(run_dir), "--episodes", str(args.episodes), *planner, "--seed", str(args.seed),
                   "--gif", str(args.out / "episodes.gif"), "--set", *args.planner_set] + quiet)
     line = {
         "benchmark": "two_rooms",

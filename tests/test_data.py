@@ -63,3 +63,17 @@ def test_window_sampler_shapes_and_alignment():
     assert float(batch["observations"].max()) <= 1.0
     with pytest.raises(DatasetError, match="do not fit"):
         WindowSampler(ds, steps=20)
+
+
+def test_window_sampler_frame_stride_keeps_every_kth_frame():
+    ds = collect_random_walks(CollectConfig(num_trajectories=3, length=12), progress=False)
+    sampler = WindowSampler(ds, steps=8, seed=1, frame_stride=4)
+    batch = sampler.sample(5)
+    assert batch["observations"].shape == (5, 3, 2, 65, 65) and batch["actions"].shape == (5, 8, 2)
+    # the kept states are 4 environment steps apart: their gap matches the actions between them
+    # wherever no wall was hit, and never exceeds the sum of the action norms
+    gap = (batch["states"][:, 1:] - batch["states"][:, :-1]).norm(dim=-1)
+    budget = batch["actions"].norm(dim=-1).reshape(5, 2, 4).sum(-1)
+    assert bool((gap <= budget + 1e-4).all())
+    with pytest.raises(ValueError, match="strides"):
+        WindowSampler(ds, steps=6, frame_stride=4)

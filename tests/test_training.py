@@ -87,3 +87,20 @@ def test_collapse_is_reported(tiny_dataset_dir, tmp_path):
 
     with pytest.warns(CollapseWarning, match="representation collapse"):
         train(_cfg(tiny_dataset_dir, 4, **{"loss.var": 0, "loss.cov": 0, "loss.idm": 0}), tmp_path / "r", progress=False)
+
+
+def test_frameskip_model_steps_once_per_k_actions(tiny_dataset_dir, tmp_path):
+    from hjepa.world_model import JEPAWorldModel
+
+    cfg = _cfg(tiny_dataset_dir, 2, **{"model.frameskip": 2, "train.seq_len": 2})
+    model = JEPAWorldModel(cfg.model)
+    z0 = torch.zeros(3, 8)
+    assert model.rollout(z0, torch.zeros(3, 6, 2)).shape == (3, 3, 8)  # 6 env steps -> 3 predictor steps
+    with pytest.raises(ValueError, match="predictor steps of 2"):
+        model.rollout(z0, torch.zeros(3, 5, 2))
+    summary = train(cfg, tmp_path / "run", progress=False)
+    assert summary["steps"] == 2 and np.isfinite(summary["loss"])
+    agent = Agent.load(tmp_path / "run")  # default planner: horizon 8 x repeat 4 splits into steps of 2
+    agent.reset()
+    obs = np.zeros((2, 65, 65), np.float32)
+    assert agent.act(obs, obs).shape == (2,)

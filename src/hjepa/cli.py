@@ -63,7 +63,9 @@ def cmd_eval(args) -> dict:
 
     run_dir = Path(args.run)
     run_cfg = load_run_config(run_dir)
-    overrides = {"name": args.planner, "seed": args.seed}
+    overrides = {"seed": args.seed}
+    if args.planner:
+        overrides["name"] = args.planner
     for item in args.set or []:
         key, _, value = item.partition("=")
         overrides[key.removeprefix("planner.")] = json.loads(value) if value[:1] in "-0123456789[tf" else value
@@ -81,7 +83,7 @@ def cmd_eval(args) -> dict:
             save_weights(run_dir / "probe.safetensors", {"weight": probe.weight})
             errors = rollout_error_by_horizon(model, holdout, horizon=min(32, holdout.length))
             result["probe_r2"] = round(r2, 4)
-            result["rollout_error"] = {h: round(errors[h - 1], 4) for h in (1, 2, 4, 8, 16, 32) if h <= len(errors)}
+            result["rollout_error"] = {h: round(errors[h], 4) for h in (1, 2, 4, 8, 16, 32) if h in errors}
     agent = Agent.load(run_dir, planner_cfg, device=args.device)
     summary, records = evaluate(agent, args.episodes, seed=args.seed, record=args.gif_episodes if args.gif else 0,
                                 progress=not args.quiet)
@@ -106,7 +108,7 @@ def cmd_demo(args) -> dict:
     if (out / "run" / "state.json").exists():
         run_args.append("--resume")
     run(run_args + common)
-    print(f"[3/3] planning {args.episodes} episodes with MPPI; GIF -> {out / 'episode.gif'}")
+    print(f"[3/3] planning {args.episodes} episodes with CEM; GIF -> {out / 'episode.gif'}")
     return run(["eval", str(out / "run"), "--episodes", str(args.episodes), "--gif", str(out / "episode.gif"),
                  "--seed", str(args.seed)] + common)
 
@@ -138,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("eval", help="plan toward goal images with a trained run and report success")
     e.add_argument("run")
     e.add_argument("--episodes", type=int, default=50)
-    e.add_argument("--planner", choices=["mppi", "cem"], default="mppi")
+    e.add_argument("--planner", choices=["mppi", "cem"], help="default: the task's tuned planner (CEM for Two-Rooms)")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--gif", help="write the first --gif-episodes episodes to this GIF")
     e.add_argument("--gif-episodes", type=int, default=3)

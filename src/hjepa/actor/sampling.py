@@ -45,7 +45,7 @@ class Plan:
     actions: torch.Tensor  # (horizon, A): the optimized mean, one row per decision step
     cost: float
     iterations: int
-    imagined: torch.Tensor  # (horizon * action_repeat, D): the latent trajectory of `actions`
+    imagined: torch.Tensor  # (horizon * action_repeat / frameskip, D): the latent after each predictor step
 
 
 class SamplingPlanner:
@@ -54,7 +54,7 @@ class SamplingPlanner:
     def __init__(self, model: JEPAWorldModel, cfg: PlannerConfig):
         self.model = model
         self.cfg = cfg
-        steps = cfg.horizon * cfg.action_repeat
+        steps = cfg.horizon * cfg.action_repeat // getattr(model, "frameskip", 1)  # predicted states per plan
         self.cost = GoalDistanceCost.final_step(steps) if cfg.final_step_cost else GoalDistanceCost.every_step(steps)
         self.device = next(model.parameters()).device
         self.generator = torch.Generator(device=self.device)
@@ -147,4 +147,8 @@ PLANNERS = {"mppi": MPPIPlanner, "cem": CEMPlanner}
 def make_planner(model: JEPAWorldModel, cfg: PlannerConfig) -> SamplingPlanner:
     if cfg.name not in PLANNERS:
         raise ValueError(f"unknown planner {cfg.name!r}; choose one of {sorted(PLANNERS)}")
+    frameskip = getattr(model, "frameskip", 1)
+    if (cfg.horizon * cfg.action_repeat) % frameskip:
+        raise ValueError(f"a plan of horizon {cfg.horizon} x action_repeat {cfg.action_repeat} environment steps "
+                         f"does not split into the model's predictor steps of {frameskip}")
     return PLANNERS[cfg.name](model, cfg)

@@ -138,17 +138,21 @@ class TrajectoryDataset:
 
 
 class WindowSampler:
-    """Draws random windows of `steps` actions (steps+1 frames) from an in-memory dataset.
+    """Draws random windows of `steps` actions from an in-memory dataset.
 
-    Batches come out as float tensors: observations (B, steps+1, C, H, W) in [0, 1],
-    actions (B, steps, 2), states (B, steps+1, 2).
+    Batches come out as float tensors: observations (B, steps // frame_stride + 1, C, H, W) in
+    [0, 1] (every frame_stride-th frame of the window: only those are decoded from uint8),
+    actions (B, steps, 2) and states (B, steps // frame_stride + 1, 2).
     """
 
-    def __init__(self, dataset: TrajectoryDataset, steps: int, seed: int = 0):
+    def __init__(self, dataset: TrajectoryDataset, steps: int, seed: int = 0, frame_stride: int = 1):
         if steps > dataset.length:
             raise DatasetError(f"windows of {steps} steps do not fit trajectories of {dataset.length} steps")
+        if frame_stride < 1 or steps % frame_stride:
+            raise ValueError(f"windows of {steps} steps do not split into strides of {frame_stride}")
         self.dataset = dataset
         self.steps = steps
+        self.frame_stride = frame_stride
         self.rng = np.random.default_rng(seed)
 
     def sample(self, batch_size: int, device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
@@ -156,9 +160,10 @@ class WindowSampler:
         traj = self.rng.integers(0, d.num_trajectories, size=batch_size)
         start = self.rng.integers(0, d.length - self.steps + 1, size=batch_size)
         frames = start[:, None] + np.arange(self.steps + 1)[None, :]
-        obs = torch.from_numpy(d.observations[traj[:, None], frames]).to(device, non_blocking=True)
+        kept = frames[:, ::self.frame_stride]
+        obs = torch.from_numpy(d.observations[traj[:, None], kept]).to(device, non_blocking=True)
         return {
             "observations": obs.float().div_(255.0),
             "actions": torch.from_numpy(d.actions[traj[:, None], frames[:, :-1]]).to(device),
-            "states": torch.from_numpy(d.states[traj[:, None], frames]).to(device),
+            "states": torch.from_numpy(d.states[traj[:, None], kept]).to(device),
         }

@@ -57,21 +57,25 @@ def position_probe(model: JEPAWorldModel, train: TrajectoryDataset, test: Trajec
 
 @torch.no_grad()
 def rollout_error_by_horizon(model: JEPAWorldModel, dataset: TrajectoryDataset, horizon: int, num_windows: int = 512,
-                             seed: int = 0) -> list[float]:
-    """Open-loop latent error ||rollout_h - Enc(x_h)||^2 / ||Enc(x_h) - Enc(x_0)||^2-free scale, for h = 1..horizon.
+                             seed: int = 0) -> dict[int, float]:
+    """Open-loop latent error after h environment steps, for h = k, 2k, ... up to `horizon`.
 
-    Reported as mean squared error divided by the total latent variance, so 1.0 means an error
-    as large as the spread of the representation itself.
+    Reported as the mean squared error ||rollout_h - Enc(x_h)||^2 divided by the total latent
+    variance, so 1.0 means an error as large as the spread of the representation itself.
     """
     device = next(model.parameters()).device
-    horizon = min(horizon, dataset.length)
+    k = model.frameskip
+    horizon = min(horizon, dataset.length) // k * k
+    if horizon < k:
+        raise ValueError(f"trajectories of {dataset.length} steps are shorter than one predictor step ({k})")
     rng = np.random.default_rng(seed)
     traj = rng.integers(0, dataset.num_trajectories, size=num_windows)
     start = rng.integers(0, dataset.length - horizon + 1, size=num_windows)
     frames = start[:, None] + np.arange(horizon + 1)[None]
-    obs = torch.from_numpy(dataset.observations[traj[:, None], frames]).to(device).float() / 255
+    obs = torch.from_numpy(dataset.observations[traj[:, None], frames[:, ::k]]).to(device).float() / 255
     actions = torch.from_numpy(dataset.actions[traj[:, None], frames[:, :-1]]).to(device)
-    z = model.encode(obs)  # (B, H+1, D)
+    z = model.encode(obs)  # (B, H/k + 1, D)
     predicted = model.rollout(z[:, 0], actions)
     scale = z.reshape(-1, z.shape[-1]).var(0).sum()
-    return ((predicted - z[:, 1:]).pow(2).sum(-1).mean(0) / scale).cpu().tolist()
+    errors = ((predicted - z[:, 1:]).pow(2).sum(-1).mean(0) / scale).cpu().tolist()
+    return {k * (i + 1): e for i, e in enumerate(errors)}

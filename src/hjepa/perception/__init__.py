@@ -1,4 +1,4 @@
-"""Perception: encoders from observations to latent states."""
-from .encoder import ConvEncoder, EncoderConfig
+"""Perception: pixels -> latent."""
+from .encoder import ConvEncoder, EncoderConfig, KeypointEncoder, make_encoder
 
-__all__ = ["ConvEncoder", "EncoderConfig"]
+__all__ = ["ConvEncoder", "EncoderConfig", "KeypointEncoder", "make_encoder"]

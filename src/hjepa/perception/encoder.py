@@ -1,4 +1,13 @@
-"""Perception: pixels -> latent state vector s = Enc(x)."""
+"""Perception: pixels -> latent state vector s = Enc(x).
+
+Two encoders share one config:
+- `ConvEncoder` ("conv"): strided convs, flattened, a linear head. Generic.
+- `KeypointEncoder` ("keypoints"): stride-1 convs, then a spatial softmax per channel that
+  returns where that feature is (its expected x, y), next to a coarse copy of the feature maps
+  for everything that is not a position, then a linear head. Positions of things (the agent,
+  a door) come out as precise numbers rather than being spread over a flattened feature map,
+  which is what a predictor of motion and contact needs.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,11 +19,17 @@ import torch.nn.functional as F
 
 @dataclass
 class EncoderConfig:
+    kind: str = "keypoints"  # keypoints | conv
     in_channels: int = 2
     image_size: int = 65
     downsample: int = 4  # average-pool the image by this factor first (65 -> 16): 16x less compute
-    channels: tuple[int, ...] = (32, 32, 64)
+    channels: tuple[int, ...] = (16, 16, 16)
+    keypoints: int = 16  # KeypointEncoder: feature maps whose soft-argmax positions are read out
     latent_dim: int = 32
+
+
+def _pooled_side(cfg: EncoderConfig) -> int:
+    return cfg.image_size // cfg.downsample
 
 
 class ConvEncoder(nn.Module):
@@ -33,15 +48,61 @@ class ConvEncoder(nn.Module):
             layers += [nn.Conv2d(c_in, c_out, 3, stride=1 if i == 0 else 2, padding=1), nn.GELU()]
             c_in = c_out
         self.conv = nn.Sequential(*layers)
+        side = _pooled_side(cfg)
         with torch.no_grad():
-            n_flat = self.conv(torch.zeros(1, cfg.in_channels, *self._pooled_hw())).numel()
+            n_flat = self.conv(torch.zeros(1, cfg.in_channels, side, side)).numel()
         self.head = nn.Linear(n_flat, cfg.latent_dim)
-
-    def _pooled_hw(self) -> tuple[int, int]:
-        side = self.cfg.image_size // self.cfg.downsample
-        return side, side
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         if self.cfg.downsample > 1:
             obs = F.avg_pool2d(obs, self.cfg.downsample)
         return self.head(self.conv(obs).flatten(1))
+
+
+def spatial_soft_argmax(maps: torch.Tensor, coords: torch.Tensor, temperature: torch.Tensor) -> torch.Tensor:
+    """(B, K, S, S) maps, (2, S, S) coordinates, (K,) inverse temperatures -> (B, K, 2) expected (x, y)."""
+    attention = torch.softmax(maps.flatten(2) * temperature[:, None], dim=-1)  # (B, K, S*S)
+    return attention @ coords.flatten(1).T
+
+
+class KeypointEncoder(nn.Module):
+    """Stride-1 convs -> K feature maps -> [soft-argmax (x, y) per map, 2x-pooled maps] -> linear head.
+
+    Each map's softmax over the image gives a distribution over positions; its mean is a
+    keypoint in [-1, 1]^2, differentiable and sub-pixel precise. A learned temperature per map
+    lets it sharpen. Coordinates are also fed to the first conv (CoordConv) so features can
+    depend on absolute position.
+    """
+
+    def __init__(self, cfg: EncoderConfig):
+        super().__init__()
+        self.cfg = cfg
+        layers, c_in = [], cfg.in_channels + 2
+        for c_out in cfg.channels:
+            layers += [nn.Conv2d(c_in, c_out, 3, padding=1), nn.GELU()]
+            c_in = c_out
+        layers.append(nn.Conv2d(c_in, cfg.keypoints, 1))
+        self.conv = nn.Sequential(*layers)
+        self.log_temperature = nn.Parameter(torch.zeros(cfg.keypoints))
+        side = _pooled_side(cfg)
+        grid = torch.linspace(-1.0, 1.0, side)
+        self.register_buffer("coords", torch.stack(torch.meshgrid(grid, grid, indexing="xy")), persistent=False)  # (2, S, S): x, y
+        self.head = nn.Linear(2 * cfg.keypoints + cfg.keypoints * (side // 2) ** 2, cfg.latent_dim)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        if self.cfg.downsample > 1:
+            obs = F.avg_pool2d(obs, self.cfg.downsample)
+        b = obs.shape[0]
+        maps = self.conv(torch.cat([obs, self.coords.expand(b, -1, -1, -1)], dim=1))  # (B, K, S, S)
+        keypoints = spatial_soft_argmax(maps, self.coords, self.log_temperature.exp())  # (B, K, 2)
+        context = F.avg_pool2d(maps, 2).flatten(1)  # what is where, coarsely: walls, the door
+        return self.head(torch.cat([keypoints.flatten(1), context], dim=1))
+
+
+ENCODERS = {"conv": ConvEncoder, "keypoints": KeypointEncoder}
+
+
+def make_encoder(cfg: EncoderConfig) -> nn.Module:
+    if cfg.kind not in ENCODERS:
+        raise ValueError(f"unknown encoder kind {cfg.kind!r}; choose one of {sorted(ENCODERS)}")
+    return ENCODERS[cfg.kind](cfg)

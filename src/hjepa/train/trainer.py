@@ -32,7 +32,7 @@ class TrainConfig:
     steps: int = 100_000
     minutes: float = 0.0  # wall-clock budget; 0 = no limit
     batch_size: int = 64
-    seq_len: int = 8  # actions per training window (open-loop rollout length)
+    seq_len: int = 6  # predictor steps per training window (open-loop rollout length)
     lr: float = 1e-3
     weight_decay: float = 1e-4
     warmup_steps: int = 100
@@ -83,7 +83,8 @@ def train(cfg: RunConfig, run_dir: str | Path, resume: bool = False, progress: b
     seed_everything(cfg.train.seed)  # same init on every rank
     dataset = TrajectoryDataset.load(cfg.data)
     train_set, _ = dataset.split(cfg.train.holdout_fraction, seed=cfg.train.seed)
-    sampler = WindowSampler(train_set, cfg.train.seq_len, seed=cfg.train.seed * 1000 + rank)
+    sampler = WindowSampler(train_set, cfg.train.seq_len * cfg.model.frameskip, seed=cfg.train.seed * 1000 + rank,
+                            frame_stride=cfg.model.frameskip)
 
     model = JEPAWorldModel(cfg.model)
     objective = JEPAObjective(model, cfg.loss).to(device)

@@ -5,6 +5,9 @@
       + temporal * ||Enc(x_{t+1}) - Enc(x_t)||^2          (smoothness)
       + idm * ||IDM(s_t, s_{t+1}) - a_t||^2               (inverse dynamics)
 
+With frameskip k, t counts predictor steps: the observations are one frame per predictor step
+(every k-th environment frame), the actions one per environment step, and the inverse-dynamics target is the step's mean action (its displacement / k, same scale as k = 1).
+
 It is an nn.Module whose forward returns the loss terms, so DDP can wrap it whole.
 """
 from __future__ import annotations
@@ -25,8 +28,8 @@ class LossConfig:
     var: float = 1.0
     cov: float = 0.1
     sigreg: float = 0.0  # alternative to var/cov: set var=cov=0 and sigreg>0
-    temporal: float = 0.1
-    idm: float = 1.0
+    temporal: float = 0.02
+    idm: float = 4.0
     target_std: float = 1.0
     sigreg_projections: int = 64
     idm_hidden: int = 128
@@ -43,16 +46,18 @@ class JEPAObjective(nn.Module):
         self.idm_head = mlp(2 * d, cfg.idm_hidden, a, depth=1)
 
     def forward(self, observations: torch.Tensor, actions: torch.Tensor) -> dict[str, torch.Tensor]:
-        cfg = self.cfg
+        """observations (B, T + 1, C, H, W) every k-th frame, actions (B, T * k, A) -> loss terms."""
+        cfg, k = self.cfg, self.model.frameskip
         z = self.model.encode(observations)  # (B, T+1, D)
         predicted = self.model.rollout(z[:, 0], actions)  # (B, T, D)
+        mean_action = actions.reshape(actions.shape[0], -1, k, actions.shape[-1]).mean(2)  # (B, T, A)
         flat = z.reshape(-1, z.shape[-1])
         terms = {
             "pred": (predicted - z[:, 1:]).pow(2).sum(-1).mean(),
             "var": vicreg_variance(flat, cfg.target_std),
             "cov": vicreg_covariance(flat),
             "temporal": (z[:, 1:] - z[:, :-1]).pow(2).sum(-1).mean(),
-            "idm": (self.idm_head(torch.cat([z[:, :-1], z[:, 1:]], -1)) - actions).pow(2).sum(-1).mean(),
+            "idm": (self.idm_head(torch.cat([z[:, :-1], z[:, 1:]], -1)) - mean_action).pow(2).sum(-1).mean(),
         }
         if cfg.sigreg > 0:
             terms["sigreg"] = sigreg(flat, cfg.sigreg_projections)

@@ -9,8 +9,8 @@ import torch.nn as nn
 
 @dataclass
 class PredictorConfig:
-    hidden_dim: int = 256
-    depth: int = 2  # hidden layers
+    hidden_dim: int = 384
+    depth: int = 3  # hidden layers
     action_scale: float = 2.45  # actions are divided by this so they enter near unit scale
 
 
