@@ -56,3 +56,11 @@ def test_projection_and_cost():
 def test_unknown_planner():
     with pytest.raises(ValueError, match="unknown planner"):
         make_planner(AdditiveWorld(), PlannerConfig(name="rrt"))
+
+
+def test_plan_must_split_into_predictor_steps():
+    world = AdditiveWorld()
+    world.frameskip = 4
+    with pytest.raises(ValueError, match="predictor steps of 4"):
+        make_planner(world, PlannerConfig(horizon=3, action_repeat=1))
+    make_planner(world, PlannerConfig(horizon=3, action_repeat=4))  # 12 steps = 3 predictor steps

@@ -114,7 +114,7 @@ def train(cfg: RunConfig, run_dir: str | Path, resume: bool = False, progress: b
     budget_s = cfg.train.minutes * 60.0
     start = time.time()
     bar = tqdm(total=cfg.train.steps, initial=step, desc="train", disable=not (progress and is_main), dynamic_ncols=True)
-    warned, terms = False, {}
+    warned, terms, previous_std = False, {}, None
 
     def save():
         if is_main:
@@ -152,12 +152,15 @@ def train(cfg: RunConfig, run_dir: str | Path, resume: bool = False, progress: b
                 csv_writer.writerow(row)
                 csv_file.flush()
                 bar.set_postfix(loss=f"{row['loss']:.3f}", pred=f"{row['pred']:.3f}", idm=f"{row['idm']:.3f}", std=f"{row['latent_std']:.2f}")
-                if step > cfg.train.warmup_steps and row["latent_std"] < 0.05 * cfg.loss.target_std and not warned:
+                low = step > cfg.train.warmup_steps and row["latent_std"] < 0.05 * cfg.loss.target_std
+                # collapsed = tiny on two logs in a row and not recovering (a small init grows out of it)
+                if low and previous_std is not None and row["latent_std"] <= 2 * previous_std and not warned:
                     warned = True
                     msg = (f"representation collapse: mean latent std {row['latent_std']:.4f} at step {step}; "
                            "raise loss.var / loss.sigreg or lower loss.pred")
                     warnings.warn(msg, CollapseWarning, stacklevel=2)
                     bar.write("WARNING: " + msg)
+                previous_std = row["latent_std"] if low else None
             bar.update(1)
             if step % cfg.train.checkpoint_every == 0:
                 save()
