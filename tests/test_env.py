@@ -89,3 +89,27 @@ def test_fixed_layout_and_bad_start():
         assert (info["wall_x"], info["door_y"]) == (25, 40)
     with pytest.raises(ValueError, match="start position"):
         env.reset(seed=0, options={"start": (25.0, 10.0)})  # inside the wall
+
+
+def test_forbidden_region_is_reported_not_drawn():
+    box = (8.0, 8.0, 16.0, 56.0)
+    env, plain = TwoRooms(forbidden=box), TwoRooms()
+    for s in range(20):  # start and goal never drawn inside the box
+        _, info = env.reset(seed=s)
+        assert not env.in_forbidden(info["pos"]) and not env.in_forbidden(info["goal_pos"]) and not info["in_forbidden"]
+    options = {"wall_x": 30, "door_y": 30, "start": (20.0, 20.0), "goal": (40.0, 20.0)}
+    obs, _ = env.reset(seed=0, options=options)
+    assert np.array_equal(obs, plain.reset(seed=0, options=options)[0])  # invisible in pixels
+    _, _, _, _, info = env.step(np.array([-2.0, 0.0]))
+    assert not info["in_forbidden"]  # x = 18
+    _, _, _, _, info = env.step(np.array([-2.0, 0.0]))
+    assert info["in_forbidden"]  # x = 16, on the box edge
+    with pytest.raises(ValueError, match="x_min, y_min, x_max, y_max"):
+        TwoRooms(forbidden=(10, 10, 5, 20))
+
+
+def test_same_room_tasks():
+    env = TwoRooms(same_room=True)
+    for s in range(10):
+        _, info = env.reset(seed=s)
+        assert (info["pos"][0] > info["wall_x"]) == (info["goal_pos"][0] > info["wall_x"])

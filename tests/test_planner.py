@@ -5,7 +5,7 @@ import torch
 
 from hjepa.actor import PlannerConfig, make_planner
 from hjepa.actor.sampling import project_to_ball
-from hjepa.cost import GoalDistanceCost
+from hjepa.cost import ActionBound, ForbiddenRegion, GoalDistanceCost
 
 
 class AdditiveWorld(torch.nn.Module):
@@ -20,11 +20,11 @@ class AdditiveWorld(torch.nn.Module):
         return z0[:, None, :] + actions.cumsum(dim=1)
 
 
-@pytest.mark.parametrize("name", ["mppi", "cem"])
+@pytest.mark.parametrize("name", ["mppi", "cem", "gradient", "cem+grad"])
 def test_planner_finds_the_analytic_optimum(name):
     goal = torch.tensor([6.0, -3.0])
-    cfg = PlannerConfig(name=name, horizon=4, action_repeat=1, num_samples=512, iterations=30,
-                        init_std=1.5, max_action_norm=2.45, seed=0)
+    cfg = PlannerConfig(name=name, horizon=4, action_repeat=1, num_samples=512 if "grad" != name[-4:] else 16,
+                        iterations=30, init_std=1.5, max_action_norm=2.45, lr=0.2, refine_steps=10, seed=0)
     plan = make_planner(AdditiveWorld(), cfg).plan(torch.zeros(2), goal)
     first = plan.actions[0]
     # optimal first move: full speed straight at the goal
@@ -55,6 +55,8 @@ def test_projection_and_cost():
 
 def test_unknown_planner():
     with pytest.raises(ValueError, match="unknown planner"):
+        make_planner(AdditiveWorld(), PlannerConfig(name="rrt+grad"))
+    with pytest.raises(ValueError, match="unknown planner"):
         make_planner(AdditiveWorld(), PlannerConfig(name="rrt"))
 
 
@@ -64,3 +66,60 @@ def test_plan_must_split_into_predictor_steps():
     with pytest.raises(ValueError, match="predictor steps of 4"):
         make_planner(world, PlannerConfig(horizon=3, action_repeat=1))
     make_planner(world, PlannerConfig(horizon=3, action_repeat=4))  # 12 steps = 3 predictor steps
+
+
+def _dense_path(plan, start):
+    """Positions every 1/20 of a step along the imagined straight segments (AdditiveWorld: latent = position)."""
+    points = torch.cat([start[None], plan.imagined])
+    t = torch.linspace(0, 1, 21)[:, None, None]
+    return (points[:-1] + t * (points[1:] - points[:-1])).reshape(-1, 2)
+
+
+@pytest.mark.parametrize("name", ["cem", "mppi", "gradient"])
+def test_guardrail_rejects_the_cheapest_plan_through_a_forbidden_region(name):
+    start, goal = torch.zeros(2), torch.tensor([6.0, 0.0])
+    cfg = PlannerConfig(name=name, horizon=5, action_repeat=1, num_samples=256, iterations=25, init_std=2.0,
+                        max_action_norm=2.45, final_step_cost=True, seed=0)
+    free = make_planner(AdditiveWorld(), cfg).plan(start, goal)
+    box = ForbiddenRegion(lambda z: z, low=[2.0, -1.0], high=[4.0, 1.0])
+    assert box.inside(_dense_path(free, start)).any()  # unconstrained, the straight line crosses the box
+    guarded = make_planner(AdditiveWorld(), cfg, guardrails=[box]).plan(start, goal)
+    assert guarded.safe and not box.inside(_dense_path(guarded, start)).any()
+    if name != "gradient":  # the samplers also find the detour; plain gradient descent may stop short
+        assert (guarded.imagined[-1] - goal).norm() < 1.0
+
+
+def test_forbidden_region_checks_between_predicted_states():
+    box = ForbiddenRegion(lambda z: z, low=[2.0, -1.0], high=[3.0, 1.0], substeps=4)
+    latents = torch.tensor([[[5.0, 0.0]], [[5.0, 3.0]]])  # one jump over the box, one clear of it
+    assert box.violated(None, torch.zeros(2), latents).tolist() == [True, False]
+    with pytest.raises(ValueError, match="low <= high"):
+        ForbiddenRegion(lambda z: z, low=[1.0, 0.0], high=[0.0, 1.0])
+
+
+def test_action_bound_guardrail():
+    actions = torch.tensor([[[1.0, 0.0], [2.0, 2.0]], [[1.0, 1.0], [0.0, 2.4]]])  # norms (1, 2.83), (1.41, 2.4)
+    assert ActionBound(2.45).violated(actions, None, torch.zeros(2, 2, 2)).tolist() == [True, False]
+
+
+def test_no_safe_plan_is_reported_unsafe():
+    everywhere = ForbiddenRegion(lambda z: z, low=[-100.0, -100.0], high=[100.0, 100.0])
+    plan = make_planner(AdditiveWorld(), PlannerConfig(name="cem", horizon=3, action_repeat=1, iterations=2),
+                        guardrails=[everywhere]).plan(torch.zeros(2), torch.tensor([5.0, 0.0]))
+    assert not plan.safe and plan.cost == float("inf")
+
+
+@pytest.mark.parametrize("name", ["cem", "gradient"])
+def test_anytime_planner_spends_less_on_easy_goals(name):
+    cfg = PlannerConfig(name=name, horizon=4, action_repeat=1, num_samples=256 if name == "cem" else 8, iterations=40,
+                        max_action_norm=2.45, final_step_cost=True, cost_threshold=0.3, lr=0.3, seed=0)
+    easy = make_planner(AdditiveWorld(), cfg).plan(torch.zeros(2), torch.tensor([1.0, 0.5]))
+    hard = make_planner(AdditiveWorld(), cfg).plan(torch.zeros(2), torch.tensor([-4.5, 4.5]))
+    assert easy.cost <= 0.3 and hard.cost <= 0.3  # both solved
+    assert easy.iterations * 2 <= hard.iterations < 40
+
+
+def test_convergence_tolerance_stops_early():
+    cfg = PlannerConfig(name="cem", horizon=4, action_repeat=1, iterations=50, tolerance=1e-3, seed=0)
+    plan = make_planner(AdditiveWorld(), cfg).plan(torch.zeros(2), torch.tensor([3.0, 3.0]))
+    assert plan.iterations < 50

@@ -67,6 +67,21 @@ def test_agent_api_and_shape_errors(tiny_dataset_dir, tmp_path):
         agent.act([[0.0]], obs)
 
 
+def test_agent_holds_still_when_no_plan_is_safe(tiny_dataset_dir, tmp_path):
+    from hjepa.cost import ForbiddenRegion
+
+    run = tmp_path / "run"
+    train(_cfg(tiny_dataset_dir, 2), run, progress=False)
+    obs = np.zeros((2, 65, 65), np.float32)
+    free = Agent.load(run)
+    assert np.linalg.norm(free.act(obs, obs + 0.5)) > 0 and not free.info.get("guardrail_stop")
+    # a read-out that puts every imagined state inside the forbidden box: nothing is safe
+    walled_in = Agent.load(run, guardrails=[ForbiddenRegion(lambda z: z[..., :2] * 0, low=[-1, -1], high=[1, 1])])
+    action = walled_in.act(obs, obs + 0.5)
+    assert np.array_equal(action, np.zeros(2, np.float32)) and walled_in.info["guardrail_stop"]
+    assert walled_in.info["planner_iterations"] >= 1
+
+
 def test_ddp_two_cpu_processes_stay_identical(tiny_dataset_dir, tmp_path):
     run = tmp_path / "ddp"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",

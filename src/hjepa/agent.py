@@ -11,16 +11,20 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .actor import PlannerConfig, SamplingPlanner, make_planner
+from .actor import Planner, PlannerConfig, make_planner
 from .configurator import load_probe, load_world_model, planner_for
 from .memory import ShortTermMemory
 from .world_model import JEPAWorldModel
 
 
 class Agent:
-    """Model-predictive control in latent space: replan every `action_repeat` steps, warm-started."""
+    """Model-predictive control in latent space: replan every `action_repeat` steps, warm-started.
 
-    def __init__(self, model: JEPAWorldModel, planner: SamplingPlanner, probe=None):
+    After each `act`, `agent.info` says whether it replanned, with how many planner
+    iterations, and `guardrail_stop=True` when no plan satisfied the guardrails and it held still.
+    """
+
+    def __init__(self, model: JEPAWorldModel, planner: Planner, probe=None):
         self.model = model
         self.planner = planner
         self.probe = probe  # optional linear read-out of position, for drawing imagined plans
@@ -29,16 +33,19 @@ class Agent:
         self.obs_shape = (cfg.in_channels, cfg.image_size, cfg.image_size)
         self.device = next(model.parameters()).device
         self.steps = 0
+        self.info: dict = {}  # about the last act(): planner iterations, whether a guardrail stopped the agent
 
     @classmethod
-    def load(cls, run_dir: str | Path, planner: PlannerConfig | None = None, device: str = "auto", task: str = "two_rooms") -> "Agent":
+    def load(cls, run_dir: str | Path, planner: PlannerConfig | None = None, device: str = "auto", task: str = "two_rooms",
+             guardrails=()) -> "Agent":
         model = load_world_model(run_dir, device)
-        return cls(model, make_planner(model, planner or planner_for(task)), load_probe(run_dir))
+        return cls(model, make_planner(model, planner or planner_for(task), guardrails), load_probe(run_dir))
 
     def reset(self) -> None:
         self.memory.clear()
         self.planner.reset()
         self.steps = 0
+        self.info = {}
 
     def _check(self, name: str, obs) -> torch.Tensor:
         if not isinstance(obs, (np.ndarray, torch.Tensor)):
@@ -56,11 +63,19 @@ class Agent:
         x, x_goal = self._check("obs", obs), self._check("goal_obs", goal_obs)
         z, z_goal = self.model.encode(torch.stack([x, x_goal])).unbind(0)
         self.memory.remember_state(z)
+        self.info = {"replanned": False}
         if not self.memory.pending_actions:
             if self.memory.plans:
                 self.planner.shift(1)
             plan = self.planner.plan(z, z_goal)
             self.memory.remember_plan(self.steps, plan)
+            self.info = {"replanned": True, "planner_iterations": plan.iterations, "plan_cost": plan.cost}
+            if not plan.safe:
+                # No candidate satisfied the guardrails: hold still this step and replan on the next.
+                self.planner.reset()
+                self.info["guardrail_stop"] = True
+                self.steps += 1
+                return np.zeros(self.model.cfg.action_dim, np.float32)
             first = plan.actions[0].cpu().numpy()
             self.memory.pending_actions.extend([first] * self.planner.cfg.action_repeat)
         self.steps += 1

@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+from .actor import PLANNER_NAMES
 from .config import ConfigError, apply_overrides, load_file
 from .data.dataset import DatasetError
 from .train.checkpoint import CheckpointError
@@ -140,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("eval", help="plan toward goal images with a trained run and report success")
     e.add_argument("run")
     e.add_argument("--episodes", type=int, default=50)
-    e.add_argument("--planner", choices=["mppi", "cem"], help="default: the task's tuned planner (CEM for Two-Rooms)")
+    e.add_argument("--planner", choices=list(PLANNER_NAMES), help="default: the task's tuned planner (CEM for Two-Rooms)")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--gif", help="write the first --gif-episodes episodes to this GIF")
     e.add_argument("--gif-episodes", type=int, default=3)

@@ -19,6 +19,11 @@ TASK_PLANNERS = {
     # from the straight-segment path prior, steps no longer than the data's (1.8).
     "two_rooms": PlannerConfig(name="cem", horizon=12, final_step_cost=True, explore_fraction=0.5, max_action_norm=1.8),
 }
+# Per-planner adjustments on top of the task's settings: gradient descent costs a backward pass
+# per iteration, so it optimizes fewer sequences for more iterations.
+PLANNER_ADJUSTMENTS = {
+    "gradient": {"num_samples": 32, "iterations": 20, "warm_iterations": 6, "lr": 0.3},
+}
 
 
 def load_run_config(run_dir: str | Path) -> RunConfig:
@@ -45,9 +50,11 @@ def load_world_model(run_dir: str | Path, device: str = "auto") -> JEPAWorldMode
 
 
 def planner_for(task: str, **overrides) -> PlannerConfig:
+    """The task's tuned planner config; `name=` picks another planner (with its adjustments), other keys override."""
     if task not in TASK_PLANNERS:
         raise ConfigError(f"unknown task {task!r}; known: {sorted(TASK_PLANNERS)}")
     base = json.loads(json.dumps(TASK_PLANNERS[task].__dict__))
+    base.update(PLANNER_ADJUSTMENTS.get(overrides.get("name", base["name"]), {}))
     base.update(overrides)
     return from_dict(PlannerConfig, base)
 

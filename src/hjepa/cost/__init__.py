@@ -1,4 +1,5 @@
-"""Cost: task objectives (and, later, guardrails and critics)."""
+"""Cost: task objectives and guardrails (hard constraints no task cost can buy off)."""
+from .guardrails import ActionBound, ForbiddenRegion, Guardrail, violations
 from .objectives import GoalDistanceCost
 
-__all__ = ["GoalDistanceCost"]
+__all__ = ["ActionBound", "ForbiddenRegion", "GoalDistanceCost", "Guardrail", "violations"]

@@ -161,15 +161,25 @@ class TwoRooms(gym.Env):
     """Gymnasium Two-Rooms: reach the goal image within 200 steps.
 
     Observation: float32 (2, 65, 65) in [0, 1]. Action: float32 (2,), norm clipped to 2.45.
-    `reset()` puts start and goal in different rooms (the evaluation task) unless
-    `options={"start": (x, y), "goal": (x, y), "wall_x": int, "door_y": int}` overrides any of
-    them. info holds `pos`, `goal_pos`, `wall_x`, `door_y`, `distance`, `success` and `goal_obs`
+    `reset()` puts start and goal in different rooms (the evaluation task; `same_room=True`
+    for the easy variant) unless `options={"start": (x, y), "goal": (x, y), "wall_x": int,
+    "door_y": int}` overrides any of them. info holds `pos`, `goal_pos`, `wall_x`, `door_y`, `distance`, `success` and `goal_obs`
     (the goal image). Reward is 1 on reaching the goal (the episode then terminates), else 0.
+
+    `forbidden=(x_min, y_min, x_max, y_max)` adds a "lava" rectangle for guardrail tests. It is
+    not drawn in the observation (the agent learns nothing about it from pixels): it is given
+    only to the cost module, as a guardrail. Start and goal are drawn outside it, and
+    `info["in_forbidden"]` says whether the agent is inside it now.
     """
 
     metadata = {"render_modes": ["rgb_array"]}
 
-    def __init__(self, fixed_layout: tuple[int, int] | None = None, max_steps: int = MAX_STEPS, render_mode: str | None = None):
+    def __init__(self, fixed_layout: tuple[int, int] | None = None, max_steps: int = MAX_STEPS, render_mode: str | None = None,
+                 forbidden: tuple[float, float, float, float] | None = None, same_room: bool = False):
+        if forbidden is not None and (len(forbidden) != 4 or forbidden[0] > forbidden[2] or forbidden[1] > forbidden[3]):
+            raise ValueError(f"forbidden must be (x_min, y_min, x_max, y_max) with min <= max, got {forbidden}")
+        self.same_room = same_room
+        self.forbidden = None if forbidden is None else tuple(float(v) for v in forbidden)
         self.fixed_layout = Layout(*fixed_layout) if fixed_layout is not None else None
         self.max_steps = max_steps
         self.render_mode = render_mode
@@ -189,8 +199,10 @@ class TwoRooms(gym.Env):
         self._door_y = float(options.get("door_y", door_y[0]))
         wx = np.array([self._wall_x], np.float32)
         start_room = rng.integers(0, 2, size=1)
-        start = sample_room_positions(rng, wx, start_room)[0]
-        goal = sample_room_positions(rng, wx, 1 - start_room)[0]
+        start = goal = None
+        while start is None or self.in_forbidden(start) or self.in_forbidden(goal):
+            start = sample_room_positions(rng, wx, start_room)[0]
+            goal = sample_room_positions(rng, wx, start_room if self.same_room else 1 - start_room)[0]
         self._pos = np.asarray(options.get("start", start), np.float32)
         self._goal = np.asarray(options.get("goal", goal), np.float32)
         for name, p in (("start", self._pos), ("goal", self._goal)):
@@ -213,6 +225,12 @@ class TwoRooms(gym.Env):
     def goal_observation(self) -> np.ndarray:
         return self._observe(self._goal)
 
+    def in_forbidden(self, pos: np.ndarray) -> bool:
+        if self.forbidden is None:
+            return False
+        x0, y0, x1, y1 = self.forbidden
+        return bool(x0 <= pos[0] <= x1 and y0 <= pos[1] <= y1)
+
     def render(self):
         obs = self._observe(self._pos)
         img = np.zeros((SIZE, SIZE, 3), np.uint8)
@@ -233,5 +251,6 @@ class TwoRooms(gym.Env):
             "distance": distance,
             "success": distance <= SUCCESS_RADIUS,
             "steps": self._steps,
+            "in_forbidden": self.in_forbidden(self._pos),
             "goal_obs": self.goal_observation(),
         }

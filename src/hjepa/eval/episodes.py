@@ -16,6 +16,9 @@ class EpisodeRecord:
     steps: int
     seconds: float
     final_distance: float
+    planner_iterations: list = field(default_factory=list)  # per replan
+    forbidden_steps: int = 0  # executed steps that ended inside the env's forbidden region
+    guardrail_stops: int = 0  # steps the agent held still because no plan satisfied the guardrails
     frames: list = field(default_factory=list)  # (obs, pos, goal_pos, imagined positions or None) per step
 
 
@@ -23,24 +26,30 @@ def run_episode(agent, env: TwoRooms, seed: int, record: bool = False) -> Episod
     obs, info = env.reset(seed=seed)
     goal_obs = info["goal_obs"]
     agent.reset()
-    frames = []
+    frames, iterations, forbidden, stops = [], [], 0, 0
     start = time.perf_counter()
     done = False
     while not done:
         action = agent.act(obs, goal_obs)
+        agent_info = getattr(agent, "info", {})
+        if agent_info.get("replanned"):
+            iterations.append(agent_info["planner_iterations"])
+        stops += bool(agent_info.get("guardrail_stop"))
         if record:
             frames.append((obs, info["pos"], info["goal_pos"], agent.imagined_positions()))
         obs, _, terminated, truncated, info = env.step(action)
+        forbidden += bool(info.get("in_forbidden"))
         done = terminated or truncated
     seconds = time.perf_counter() - start
     if record:
         frames.append((obs, info["pos"], info["goal_pos"], None))
-    return EpisodeRecord(bool(info["success"]), info["steps"], seconds, info["distance"], frames)
+    return EpisodeRecord(bool(info["success"]), info["steps"], seconds, info["distance"], iterations, forbidden, stops, frames)
 
 
-def evaluate(agent, episodes: int, seed: int = 0, record: int = 0, progress: bool = True) -> tuple[dict, list[EpisodeRecord]]:
+def evaluate(agent, episodes: int, seed: int = 0, record: int = 0, progress: bool = True,
+             env: TwoRooms | None = None) -> tuple[dict, list[EpisodeRecord]]:
     """Run `episodes` random-layout tasks (start and goal in different rooms); record the first `record`."""
-    env = TwoRooms()
+    env = env or TwoRooms()
     records = []
     bar = tqdm(range(episodes), desc="eval", unit="ep", disable=not progress, dynamic_ncols=True)
     for i in bar:
@@ -54,5 +63,8 @@ def evaluate(agent, episodes: int, seed: int = 0, record: int = 0, progress: boo
         "mean_steps_success": float(np.mean([r.steps for r in records if r.success])) if success.any() else None,
         "sec_per_episode": float(np.mean([r.seconds for r in records])),
         "mean_final_distance": float(np.mean([r.final_distance for r in records])),
+        "mean_planner_iterations": float(np.mean([i for r in records for i in r.planner_iterations] or [0])),
+        "forbidden_steps": int(sum(r.forbidden_steps for r in records)),
+        "guardrail_stops": int(sum(r.guardrail_stops for r in records)),
     }
     return summary, records

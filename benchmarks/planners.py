@@ -1,0 +1,84 @@
+"""Every planner on the same trained world model: success, time, compute, guardrail violations.
+
+    python benchmarks/planners.py --run DIR --episodes 200
+    python benchmarks/planners.py --run DIR --episodes 100 --planners cem cem+grad --forbidden 6 24 16 40
+    python benchmarks/planners.py --run DIR --episodes 100 --planners cem --anytime 0.01
+
+Each planner runs the task's tuned settings (`hjepa.configurator.TASK_PLANNERS`) with its own
+name; `--set key=value` overrides any planner field for all of them. `--forbidden X0 Y0 X1 Y1`
+adds an invisible "lava" rectangle to the environment and, as a guardrail, to the planner: the
+guardrail judges predicted states through the run's linear position probe, widened by
+`--margin` pixels. `--anytime TOL` lets every planner stop early once an iteration improves its
+best cost by less than TOL (a fraction), and runs easy tasks (start and goal in the same room)
+next to the hard ones, to show that compute follows difficulty.
+
+Prints a table, then one JSON line per planner (and per task kind with --anytime).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+
+from hjepa.agent import Agent
+from hjepa.configurator import load_probe, load_run_config, load_world_model, planner_for
+from hjepa.cost import ForbiddenRegion
+from hjepa.data import TrajectoryDataset
+from hjepa.envs import TwoRooms
+from hjepa.eval import evaluate, position_probe
+from hjepa.train.checkpoint import save_weights
+
+COLUMNS = ("planner", "tasks", "success_rate", "sec_per_episode", "mean_planner_iterations", "forbidden_steps", "guardrail_stops")
+
+
+def run_probe(run: str, model):
+    """The run's position probe; fitted on its dataset (and saved) if `hjepa eval` has not written one yet."""
+    probe = load_probe(run)
+    if probe is None:
+        cfg = load_run_config(run)
+        train_set, holdout = TrajectoryDataset.load(cfg.data, verify_checksums=False).split(cfg.train.holdout_fraction, seed=cfg.train.seed)
+        probe, _ = position_probe(model, train_set, holdout)
+        save_weights(f"{run}/probe.safetensors", {"weight": probe.weight})
+    return probe
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--run", required=True)
+    p.add_argument("--episodes", type=int, default=200)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--planners", nargs="+", default=["mppi", "cem", "gradient", "cem+grad"])
+    p.add_argument("--forbidden", type=float, nargs=4, metavar=("X0", "Y0", "X1", "Y1"))
+    p.add_argument("--margin", type=float, default=2.0, help="pixels added around the forbidden box by the guardrail")
+    p.add_argument("--anytime", type=float, default=0.0, help="convergence tolerance; also runs easy (same-room) tasks")
+    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="planner overrides for every planner")
+    args = p.parse_args()
+
+    overrides = {k: json.loads(v) if v[:1] in "-0123456789[tf" else v for k, v in (s.split("=", 1) for s in args.set)}
+    if args.anytime:
+        overrides.setdefault("tolerance", args.anytime)
+    guardrails = []
+    if args.forbidden:
+        x0, y0, x1, y1 = args.forbidden
+        probe = run_probe(args.run, load_world_model(args.run))
+        guardrails.append(ForbiddenRegion(probe, low=[x0, y0], high=[x1, y1], margin=args.margin))
+    task_kinds = ["hard", "easy"] if args.anytime else ["hard"]
+
+    lines = []
+    for name in args.planners:
+        cfg = planner_for("two_rooms", **{**overrides, "name": name, "seed": args.seed})
+        agent = Agent.load(args.run, cfg, guardrails=guardrails)
+        for kind in task_kinds:
+            env = TwoRooms(forbidden=tuple(args.forbidden) if args.forbidden else None, same_room=kind == "easy")
+            summary, _ = evaluate(agent, args.episodes, seed=args.seed, env=env)
+            line = {"benchmark": "planners", "planner": name, "tasks": kind, **summary, "forbidden": args.forbidden,
+                    "overrides": args.set, "run": args.run}
+            lines.append(line)
+            print(json.dumps(line), flush=True)
+    print()
+    print("  ".join(f"{c:>23}" for c in COLUMNS))
+    for line in lines:
+        print("  ".join(f"{round(line[c], 3) if isinstance(line[c], float) else line[c]:>23}" for c in COLUMNS))
+
+
+if __name__ == "__main__":
+    main()

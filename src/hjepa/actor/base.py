@@ -1,0 +1,110 @@
+"""What every planner shares: its config, the plan it returns, warm starts, and how a batch of
+candidate action sequences is judged (task cost through the world model, guardrails).
+
+A plan is `horizon` decision steps, each held for `action_repeat` environment steps, so a
+short search (horizon x 2 numbers) looks horizon * action_repeat steps ahead. Shapes: decision
+actions (N, horizon, A), environment-step actions (N, horizon * repeat, A), predicted latents
+(N, T, D) with T = horizon * repeat / frameskip.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+
+from ..cost.guardrails import Guardrail, violations
+from ..cost.objectives import GoalDistanceCost
+
+
+@dataclass
+class PlannerConfig:
+    name: str = "mppi"  # mppi | cem | gradient | cem+grad | mppi+grad
+    horizon: int = 8  # decision steps
+    action_repeat: int = 4  # env steps per decision step
+    num_samples: int = 256  # candidates per iteration (gradient: sequences optimized in parallel)
+    iterations: int = 6  # on a fresh plan: the most it may use
+    warm_iterations: int = 3  # after a warm start from the previous plan: the most it may use
+    init_std: float = 1.5
+    min_std: float = 0.05
+    temperature: float = 0.5  # MPPI: softmax temperature in units of the cost spread
+    elite_fraction: float = 0.1  # CEM
+    max_action_norm: float = 2.45
+    final_step_cost: bool = False  # judge only the plan's last state
+    explore_fraction: float = 0.0  # share of samples drawn from the path prior, not around the mean
+    explore_segments: int = 2  # straight segments per path-prior sample
+    # Anytime inference: stop before the budget once the best cost is good enough or has stopped improving.
+    cost_threshold: float | None = None  # stop as soon as the best cost is at or below this
+    tolerance: float = 0.0  # stop when an iteration improves the best cost by less than this fraction (0: never)
+    # Gradient descent through the model (gradient planner, and the refinement of the hybrids).
+    lr: float = 0.2  # Adam step size, in action units
+    refine_steps: int = 5  # hybrids: gradient steps on the sampler's result
+    seed: int = 0
+
+
+def project_to_ball(actions: torch.Tensor, max_norm: float) -> torch.Tensor:
+    norm = actions.norm(dim=-1, keepdim=True).clamp_min(1e-8)
+    return actions * (max_norm / norm).clamp(max=1.0)
+
+
+@dataclass
+class Plan:
+    actions: torch.Tensor  # (horizon, A): the chosen sequence, one row per decision step
+    cost: float  # its task cost (inf when no candidate satisfied the guardrails)
+    iterations: int  # optimizer iterations used (anytime planners may stop early)
+    imagined: torch.Tensor  # (T, D): the latent after each predictor step
+    safe: bool = True  # False: every candidate violated a guardrail; do not execute `actions`
+
+
+class Planner:
+    """Base class: holds the model, the task cost, the guardrails and the warm-start mean."""
+
+    def __init__(self, model, cfg: PlannerConfig, guardrails: Sequence[Guardrail] = ()):
+        self.model = model
+        self.cfg = cfg
+        self.guardrails = list(guardrails)
+        steps = cfg.horizon * cfg.action_repeat // getattr(model, "frameskip", 1)  # predicted states per plan
+        self.cost = GoalDistanceCost.final_step(steps) if cfg.final_step_cost else GoalDistanceCost.every_step(steps)
+        self.device = next(model.parameters()).device
+        self.generator = torch.Generator(device=self.device)
+        self.generator.manual_seed(cfg.seed)
+        self.mean: torch.Tensor | None = None
+
+    def reset(self) -> None:
+        self.mean = None
+
+    def shift(self, steps: int = 1) -> None:
+        """Warm start: drop the executed decision steps, pad with zeros."""
+        if self.mean is not None:
+            self.mean = torch.cat([self.mean[steps:], torch.zeros_like(self.mean[:steps])])
+
+    def expand(self, actions: torch.Tensor) -> torch.Tensor:
+        """(..., horizon, A) decision steps -> (..., horizon * repeat, A) env steps."""
+        return actions.repeat_interleave(self.cfg.action_repeat, dim=-2)
+
+    def judge(self, z0: torch.Tensor, z_goal: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Roll (N, horizon, A) candidates out from z0 (D,): their imagined latents (N, T, D) and
+        costs (N,), inf for every candidate that violates a guardrail, whatever its task cost."""
+        env_actions = self.expand(actions)
+        imagined = self.model.rollout(z0.expand(len(actions), -1), env_actions)
+        costs = self.cost(imagined, z_goal)
+        if self.guardrails:
+            costs = costs.masked_fill(violations(self.guardrails, env_actions, z0, imagined), float("inf"))
+        return imagined, costs
+
+    def converged(self, previous_best: float, best: float) -> bool:
+        """Anytime stopping rule, checked after each iteration."""
+        cfg = self.cfg
+        if cfg.cost_threshold is not None and best <= cfg.cost_threshold:
+            return True
+        return cfg.tolerance > 0 and previous_best < float("inf") and previous_best - best <= cfg.tolerance * abs(previous_best)
+
+    def finish(self, z0: torch.Tensor, z_goal: torch.Tensor, candidates: torch.Tensor, iterations: int) -> Plan:
+        """Pick the cheapest of a few final candidates (N, horizon, A), remember it for the warm start."""
+        imagined, costs = self.judge(z0, z_goal, candidates)
+        i = int(costs.argmin())
+        self.mean = candidates[i]
+        return Plan(candidates[i], float(costs[i]), iterations, imagined[i], safe=bool(torch.isfinite(costs[i])))
+
+    def plan(self, z0: torch.Tensor, z_goal: torch.Tensor) -> Plan:
+        raise NotImplementedError

@@ -1,0 +1,74 @@
+"""Planning by gradient descent through the differentiable world model.
+
+`GradientPlanner`: Adam on `num_samples` action sequences at once (the warm-start mean plus
+noisy copies of it), each projected back onto the action bound after every step; the cheapest
+one that satisfies the guardrails wins. Gradients follow the cost downhill, so it converges
+fast near a good plan but stalls in local minima (a wall between agent and goal), which is
+why the hybrids exist.
+
+`HybridPlanner`: a sampling planner (CEM or MPPI) finds the basin, then a few gradient steps
+polish its plan; the polished plan is kept only if it is cheaper and still safe.
+"""
+from __future__ import annotations
+
+import torch
+
+from .base import Plan, Planner, project_to_ball
+from .sampling import SamplingPlanner
+
+
+def descend(planner: Planner, z0: torch.Tensor, z_goal: torch.Tensor, actions: torch.Tensor, steps: int) -> tuple[torch.Tensor, int]:
+    """`steps` projected Adam steps on (N, horizon, A) sequences; returns them and the steps used
+    (fewer when the planner's anytime rule says the best cost has converged)."""
+    cfg = planner.cfg
+    actions = actions.detach().clone().requires_grad_(True)
+    optimizer = torch.optim.Adam([actions], lr=cfg.lr)
+    best, used = float("inf"), 0
+    with torch.enable_grad():
+        for used in range(1, steps + 1):
+            imagined = planner.model.rollout(z0.expand(len(actions), -1), planner.expand(actions))
+            costs = planner.cost(imagined, z_goal)
+            # grad w.r.t. the actions only: the model's own parameters are left untouched
+            (actions.grad,) = torch.autograd.grad(costs.sum(), [actions])
+            optimizer.step()
+            with torch.no_grad():
+                actions.copy_(project_to_ball(actions, cfg.max_action_norm))
+            previous, best = best, min(best, float(costs.detach().min()))
+            if planner.converged(previous, best):
+                break
+    return actions.detach(), used
+
+
+class GradientPlanner(Planner):
+    @torch.no_grad()
+    def plan(self, z0: torch.Tensor, z_goal: torch.Tensor) -> Plan:
+        cfg = self.cfg
+        warm = self.mean is not None
+        mean = self.mean if warm else torch.zeros(cfg.horizon, self.model.cfg.action_dim, device=self.device)
+        noise = torch.randn((cfg.num_samples, *mean.shape), device=self.device, generator=self.generator)
+        noise[0] = 0  # the warm-start mean itself is one of the starts
+        starts = project_to_ball(mean + cfg.init_std * noise, cfg.max_action_norm)
+        actions, used = descend(self, z0, z_goal, starts, cfg.warm_iterations if warm else cfg.iterations)
+        return self.finish(z0, z_goal, actions, used)
+
+
+class HybridPlanner(Planner):
+    """Sampling first, then `refine_steps` gradient steps on its plan."""
+
+    def __init__(self, sampler: SamplingPlanner):
+        super().__init__(sampler.model, sampler.cfg, sampler.guardrails)
+        self.sampler = sampler  # owns the warm-start mean
+
+    def reset(self) -> None:
+        self.sampler.reset()
+
+    def shift(self, steps: int = 1) -> None:
+        self.sampler.shift(steps)
+
+    @torch.no_grad()
+    def plan(self, z0: torch.Tensor, z_goal: torch.Tensor) -> Plan:
+        coarse = self.sampler.plan(z0, z_goal)
+        refined, used = descend(self, z0, z_goal, coarse.actions[None], self.cfg.refine_steps)
+        plan = self.finish(z0, z_goal, torch.stack([coarse.actions, refined[0]]), coarse.iterations + used)
+        self.sampler.mean = plan.actions  # the next warm start begins from the refined plan
+        return plan

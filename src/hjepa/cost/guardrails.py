@@ -1,0 +1,69 @@
+"""Guardrails: hard constraints that no task cost can buy off.
+
+A guardrail judges a batch of candidate plans and says which ones violate it. Planners give a
+violating candidate an infinite cost, so it can never be chosen however cheap its task cost;
+when every candidate violates one, the plan is marked unsafe and the agent holds still instead
+of executing it.
+
+    violated(actions (N, T_env, A), z0 (D,), latents (N, T, D)) -> (N,) bool
+
+`actions` are per environment step, `latents` the model's prediction after each predictor
+step, `z0` the current latent state.
+"""
+from __future__ import annotations
+
+from typing import Callable, Protocol, Sequence
+
+import torch
+
+
+class Guardrail(Protocol):
+    def violated(self, actions: torch.Tensor, z0: torch.Tensor, latents: torch.Tensor) -> torch.Tensor: ...
+
+
+class ActionBound:
+    """Every action's norm must stay within `max_norm`."""
+
+    def __init__(self, max_norm: float):
+        self.max_norm = max_norm
+
+    def violated(self, actions, z0, latents):
+        return actions.norm(dim=-1).amax(dim=-1) > self.max_norm * (1 + 1e-5)
+
+
+class ForbiddenRegion:
+    """The predicted state must never enter an axis-aligned box of the state space.
+
+    `readout` maps latents (..., D) to the state coordinates the box is written in, e.g. a
+    linear position probe fitted on the dataset (`hjepa.eval.probes.LinearProbe`). The path
+    between consecutive predicted states is checked at `substeps` points, since one predictor
+    step may cover several environment steps; `margin` widens the box to absorb read-out error.
+    """
+
+    def __init__(self, readout: Callable[[torch.Tensor], torch.Tensor], low: Sequence[float], high: Sequence[float],
+                 margin: float = 0.0, substeps: int = 4):
+        self.readout = readout
+        self.low = torch.as_tensor(low, dtype=torch.float32) - margin
+        self.high = torch.as_tensor(high, dtype=torch.float32) + margin
+        if self.low.shape != self.high.shape or bool((self.low > self.high).any()):
+            raise ValueError(f"forbidden region needs low <= high per coordinate, got {low} and {high}")
+        self.substeps = substeps
+
+    def inside(self, states: torch.Tensor) -> torch.Tensor:
+        """(..., S) states -> (...) bool."""
+        low, high = self.low.to(states), self.high.to(states)
+        return ((states >= low) & (states <= high)).all(dim=-1)
+
+    def violated(self, actions, z0, latents):
+        states = self.readout(torch.cat([z0.expand(len(latents), 1, -1), latents], dim=1))  # (N, T+1, S)
+        t = torch.linspace(0, 1, self.substeps + 1, device=states.device)[1:, None]  # (K, 1)
+        path = states[:, :-1, None] + t * (states[:, 1:, None] - states[:, :-1, None])  # (N, T, K, S)
+        return self.inside(path).flatten(1).any(dim=1)
+
+
+def violations(guardrails: Sequence[Guardrail], actions: torch.Tensor, z0: torch.Tensor, latents: torch.Tensor) -> torch.Tensor:
+    """(N,) True where a candidate violates at least one guardrail."""
+    bad = torch.zeros(len(latents), dtype=torch.bool, device=latents.device)
+    for guardrail in guardrails:
+        bad |= guardrail.violated(actions, z0, latents)
+    return bad
