@@ -5,7 +5,10 @@
     python benchmarks/planners.py --run DIR --episodes 100 --planners cem --anytime 0.01
 
 Each planner runs the task's tuned settings (`hjepa.configurator.TASK_PLANNERS`) with its own
-name; `--set key=value` overrides any planner field for all of them. `--forbidden X0 Y0 X1 Y1`
+name; `--set key=value` overrides any planner field for all of them. Besides the planner names,
+`cem+value` is CEM judged by the learned cost-to-go at the plan's end, and `astar0` is A* with a
+zero heuristic (the uninformed baseline for `astar`'s node count); the cost-to-go is fitted
+first (`hjepa fit-value`) if the run has none. `--forbidden X0 Y0 X1 Y1`
 adds an invisible "lava" rectangle to the environment and, as a guardrail, to the planner: the
 guardrail judges predicted states through the run's linear position probe, widened by
 `--margin` pixels. `--anytime TOL` lets every planner stop early once an iteration improves its
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
 from hjepa.agent import Agent
 from hjepa.configurator import load_probe, load_run_config, load_world_model, planner_for
@@ -26,6 +30,9 @@ from hjepa.data import TrajectoryDataset
 from hjepa.envs import TwoRooms
 from hjepa.eval import evaluate, position_probe
 from hjepa.train.checkpoint import save_weights
+from hjepa.train.value import fit_value
+
+VARIANTS = {"cem+value": {"name": "cem", "terminal_value": True}, "astar0": {"name": "astar", "heuristic": "zero"}}
 
 COLUMNS = ("planner", "tasks", "success_rate", "sec_per_episode", "mean_planner_iterations", "forbidden_steps", "guardrail_stops")
 
@@ -46,7 +53,7 @@ def main() -> None:
     p.add_argument("--run", required=True)
     p.add_argument("--episodes", type=int, default=200)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--planners", nargs="+", default=["mppi", "cem", "gradient", "cem+grad"])
+    p.add_argument("--planners", nargs="+", default=["mppi", "cem", "gradient", "cem+grad", "cem+value", "astar", "astar0"])
     p.add_argument("--forbidden", type=float, nargs=4, metavar=("X0", "Y0", "X1", "Y1"))
     p.add_argument("--margin", type=float, default=2.0, help="pixels added around the forbidden box by the guardrail")
     p.add_argument("--anytime", type=float, default=0.0, help="convergence tolerance; also runs easy (same-room) tasks")
@@ -63,9 +70,13 @@ def main() -> None:
         guardrails.append(ForbiddenRegion(probe, low=[x0, y0], high=[x1, y1], margin=args.margin))
     task_kinds = ["hard", "easy"] if args.anytime else ["hard"]
 
+    configs = {name: planner_for("two_rooms", **{**overrides, "name": name, **VARIANTS.get(name, {}), "seed": args.seed})
+               for name in args.planners}
+    if any(c.terminal_value or (c.name == "astar" and c.heuristic == "value") for c in configs.values()) \
+            and not os.path.exists(os.path.join(args.run, "value.json")):
+        print(json.dumps({"fit_value": fit_value(args.run, progress=False)}), flush=True)
     lines = []
-    for name in args.planners:
-        cfg = planner_for("two_rooms", **{**overrides, "name": name, "seed": args.seed})
+    for name, cfg in configs.items():
         agent = Agent.load(args.run, cfg, guardrails=guardrails)
         for kind in task_kinds:
             env = TwoRooms(forbidden=tuple(args.forbidden) if args.forbidden else None, same_room=kind == "easy")

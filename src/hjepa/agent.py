@@ -38,8 +38,12 @@ class Agent:
     @classmethod
     def load(cls, run_dir: str | Path, planner: PlannerConfig | None = None, device: str = "auto", task: str = "two_rooms",
              guardrails=()) -> "Agent":
+        from .train.value import load_value
+
         model = load_world_model(run_dir, device)
-        return cls(model, make_planner(model, planner or planner_for(task), guardrails), load_probe(run_dir))
+        cfg = planner or planner_for(task)
+        value = load_value(run_dir, model.latent_dim, next(model.parameters()).device)
+        return cls(model, make_planner(model, cfg, guardrails, value), load_probe(run_dir))
 
     def reset(self) -> None:
         self.memory.clear()

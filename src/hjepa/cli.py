@@ -99,6 +99,16 @@ def cmd_eval(args) -> dict:
     return result
 
 
+def cmd_fit_value(args) -> dict:
+    from .config import apply_overrides
+    from .train.value import ValueConfig, fit_value
+
+    cfg = apply_overrides(ValueConfig(steps=args.steps), args.set or [])
+    summary = fit_value(args.run, cfg, progress=not args.quiet)
+    print(json.dumps({"run": args.run, **summary}))
+    return summary
+
+
 def cmd_demo(args) -> dict:
     out = Path(args.out)
     common = ["--quiet"] if args.quiet else []
@@ -150,6 +160,13 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="planner overrides, e.g. horizon=10 num_samples=512")
     e.add_argument("--quiet", action="store_true")
     e.set_defaults(func=cmd_eval)
+
+    v = sub.add_parser("fit-value", help="fit the goal-conditioned cost-to-go V(z, g) of a trained run (for A* and terminal costs)")
+    v.add_argument("run")
+    v.add_argument("--steps", type=int, default=3000)
+    v.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="overrides, e.g. expectile=0.1 critic.hidden_dim=128")
+    v.add_argument("--quiet", action="store_true")
+    v.set_defaults(func=cmd_fit_value)
 
     d = sub.add_parser("demo", help="collect, train, plan and report in a few minutes")
     d.add_argument("--out", default="demo_run")

@@ -19,7 +19,7 @@ from ..cost.objectives import GoalDistanceCost
 
 @dataclass
 class PlannerConfig:
-    name: str = "mppi"  # mppi | cem | gradient | cem+grad | mppi+grad
+    name: str = "mppi"  # mppi | cem | gradient | cem+grad | mppi+grad | astar
     horizon: int = 8  # decision steps
     action_repeat: int = 4  # env steps per decision step
     num_samples: int = 256  # candidates per iteration (gradient: sequences optimized in parallel)
@@ -39,6 +39,16 @@ class PlannerConfig:
     # Gradient descent through the model (gradient planner, and the refinement of the hybrids).
     lr: float = 0.2  # Adam step size, in action units
     refine_steps: int = 5  # hybrids: gradient steps on the sampler's result
+    # The run's learned cost-to-go V(z, g) (`hjepa fit-value`): terminal cost and search heuristic.
+    terminal_value: bool = False  # samplers/gradient: judge a plan by V(last state, goal) instead of latent distance
+    # Search (astar): a discretized action set, one edge = one predictor step.
+    heuristic: str = "value"  # value (the learned V) | zero (uninformed: Dijkstra)
+    search_weight: float = 1.0  # weighted A*: f = g + weight * h
+    max_expansions: int = 300
+    directions: int = 8
+    step_sizes: tuple[float, ...] = (1.0, 1.8)
+    goal_radius: float = 0.5  # latent distance counted as "at the goal"
+    dedup_radius: float = 0.1  # latent distance under which two nodes are the same node
     seed: int = 0
 
 
@@ -59,12 +69,16 @@ class Plan:
 class Planner:
     """Base class: holds the model, the task cost, the guardrails and the warm-start mean."""
 
-    def __init__(self, model, cfg: PlannerConfig, guardrails: Sequence[Guardrail] = ()):
+    def __init__(self, model, cfg: PlannerConfig, guardrails: Sequence[Guardrail] = (), cost=None):
+        """`cost(latents (N, T, D), goal (D,)) -> (N,)`; default: latent distance to the goal
+        (every step, or the final one with `final_step_cost`)."""
         self.model = model
         self.cfg = cfg
         self.guardrails = list(guardrails)
         steps = cfg.horizon * cfg.action_repeat // getattr(model, "frameskip", 1)  # predicted states per plan
-        self.cost = GoalDistanceCost.final_step(steps) if cfg.final_step_cost else GoalDistanceCost.every_step(steps)
+        if cost is None:
+            cost = GoalDistanceCost.final_step(steps) if cfg.final_step_cost else GoalDistanceCost.every_step(steps)
+        self.cost = cost
         self.device = next(model.parameters()).device
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(cfg.seed)

@@ -56,7 +56,7 @@ class HybridPlanner(Planner):
     """Sampling first, then `refine_steps` gradient steps on its plan."""
 
     def __init__(self, sampler: SamplingPlanner):
-        super().__init__(sampler.model, sampler.cfg, sampler.guardrails)
+        super().__init__(sampler.model, sampler.cfg, sampler.guardrails, sampler.cost)
         self.sampler = sampler  # owns the warm-start mean
 
     def reset(self) -> None:
