@@ -24,6 +24,7 @@ def main() -> None:
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--trajectories", type=int, default=2000)
     p.add_argument("--planner", choices=["mppi", "cem"], help="default: the task's tuned planner")
+    p.add_argument("--collect-set", nargs="*", default=[], help="collection overrides, e.g. speed_share=0.75")
     p.add_argument("--set", nargs="*", default=[], help="training overrides")
     p.add_argument("--planner-set", nargs="*", default=[], help="planner overrides")
     p.add_argument("--quiet", action="store_true")
@@ -32,7 +33,8 @@ def main() -> None:
     data, run_dir = args.out / "data", args.out / "run"
     t0 = time.time()
     if not (data / "meta.json").exists():
-        run(["collect", "--out", str(data), "--trajectories", str(args.trajectories), "--seed", str(args.seed)] + quiet)
+        run(["collect", "--out", str(data), "--trajectories", str(args.trajectories), "--seed", str(args.seed),
+             "--set", *args.collect_set] + quiet)
     collect_s = time.time() - t0
     train_args = ["train", "--data", str(data), "--out", str(run_dir), "--minutes", str(args.train_minutes),
                   "--set", f"train.seed={args.seed}", *args.set] + quiet
@@ -55,7 +57,7 @@ def main() -> None:
         "rollout_error": result.get("rollout_error"),
         "collect_seconds": round(collect_s, 1),
         "seed": args.seed,
-        "overrides": args.set + args.planner_set,
+        "overrides": args.collect_set + args.set + args.planner_set,
         "run": str(run_dir),
     }
     print(json.dumps(line))

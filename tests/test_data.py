@@ -26,6 +26,21 @@ def test_random_walk_statistics():
     assert 0.25 <= ds.meta["door_crossing_fraction"] <= 0.45  # about a third pass the door
 
 
+def test_speed_share_keeps_single_steps_but_spreads_multi_step_pushes():
+    from hjepa.data.collect import _random_walk_actions
+
+    heading = np.zeros(2000)
+    steps = {}
+    for share in (0.0, 0.75):
+        actions = _random_walk_actions(np.random.default_rng(0), heading, CollectConfig(length=64, speed_share=share))
+        steps[share] = np.linalg.norm(actions, axis=-1)
+        assert abs(steps[share].mean() - 1.0) < 0.05 and abs(steps[share].std() - 0.4) < 0.06  # same single steps
+    four_step = {share: s.reshape(len(s), -1, 4).sum(-1) for share, s in steps.items()}
+    assert (four_step[0.75] > 6).mean() > 5 * (four_step[0.0] > 6).mean()  # long pushes are no longer rare
+    with pytest.raises(ValueError, match="speed_share"):
+        _random_walk_actions(np.random.default_rng(0), heading, CollectConfig(speed_share=1.5))
+
+
 def test_corrupt_file_is_a_clear_error(tmp_path):
     collect_random_walks(CollectConfig(num_trajectories=4, length=5), progress=False).save(tmp_path)
     raw = bytearray((tmp_path / "actions.npy").read_bytes())

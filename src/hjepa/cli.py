@@ -19,6 +19,7 @@ def cmd_collect(args) -> dict:
 
     cfg = CollectConfig(num_trajectories=args.trajectories, length=args.length, seed=args.seed,
                         fixed_layout=tuple(args.fixed_layout) if args.fixed_layout else None)
+    cfg = apply_overrides(cfg, args.set or [])
     dataset = collect_random_walks(cfg, progress=not args.quiet)
     dataset.save(args.out)
     result = {"out": str(args.out), "trajectories": dataset.num_trajectories, "length": dataset.length,
@@ -134,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--length", type=int, default=64, help="actions per trajectory")
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--fixed-layout", type=int, nargs=2, metavar=("WALL_X", "DOOR_Y"))
+    c.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="collection overrides, e.g. speed_share=0.75 step_std=0.3")
     c.add_argument("--quiet", action="store_true")
     c.set_defaults(func=cmd_collect)
 

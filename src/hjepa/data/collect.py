@@ -1,7 +1,10 @@
 """Reward-free random-walk collection in Two-Rooms (the PLDM / eb_jepa recipe).
 
 Each trajectory keeps one heading; every step turns it by von Mises noise and moves a length
-drawn from N(1.0, 0.4) clipped to [0.2, 1.8]. A share of trajectories (`door_fraction`) starts
+drawn from N(1.0, 0.4) clipped to [0.2, 1.8]. `speed_share` of that variance can be drawn once
+per trajectory instead of per step (same distribution of single steps, but some trajectories
+run consistently fast): then the data also holds the long multi-step pushes into walls that
+a planner holding one action for several steps asks the model about. A share of trajectories (`door_fraction`) starts
 aimed at the door, so that about a third of them pass from one room to the other.
 """
 from __future__ import annotations
@@ -25,6 +28,7 @@ class CollectConfig:
     step_std: float = 0.4
     step_min: float = 0.2
     step_max: float = 1.8
+    speed_share: float = 0.0  # share of the step-length variance drawn per trajectory (0: every step independent)
     door_fraction: float = 0.4  # share of trajectories whose heading aims at the door
     fixed_layout: tuple[int, int] | None = None
     chunk: int = 500  # trajectories generated at once (memory bound)
@@ -34,7 +38,12 @@ def _random_walk_actions(rng: np.random.Generator, heading: np.ndarray, cfg: Col
     """(B, T, 2) displacements around a per-trajectory heading."""
     b = len(heading)
     angle = heading[:, None] + rng.vonmises(0.0, cfg.heading_concentration, size=(b, cfg.length))
-    step = np.clip(rng.normal(cfg.step_mean, cfg.step_std, size=(b, cfg.length)), cfg.step_min, cfg.step_max)
+    if not 0.0 <= cfg.speed_share <= 1.0:
+        raise ValueError(f"speed_share must be in [0, 1], got {cfg.speed_share}")
+    step = rng.normal(cfg.step_mean, cfg.step_std * np.sqrt(1 - cfg.speed_share), size=(b, cfg.length))
+    if cfg.speed_share > 0:
+        step = step + rng.normal(0.0, cfg.step_std * np.sqrt(cfg.speed_share), size=(b, 1))
+    step = np.clip(step, cfg.step_min, cfg.step_max)
     return np.stack([step * np.cos(angle), step * np.sin(angle)], axis=-1).astype(np.float32)
 
 
