@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from hjepa.actor import PLANNER_NAMES
 from hjepa.cli import run
 
 
@@ -23,7 +24,7 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--trajectories", type=int, default=2000)
-    p.add_argument("--planner", choices=["mppi", "cem"], help="default: the task's tuned planner")
+    p.add_argument("--planner", choices=list(PLANNER_NAMES), help="default: the task's tuned planner")
     p.add_argument("--collect-set", nargs="*", default=[], help="collection overrides, e.g. speed_share=0.75")
     p.add_argument("--set", nargs="*", default=[], help="training overrides")
     p.add_argument("--planner-set", nargs="*", default=[], help="planner overrides")

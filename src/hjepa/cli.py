@@ -120,7 +120,7 @@ def cmd_demo(args) -> dict:
     if (out / "run" / "state.json").exists():
         run_args.append("--resume")
     run(run_args + common)
-    print(f"[3/3] planning {args.episodes} episodes with CEM; GIF -> {out / 'episode.gif'}")
+    print(f"[3/3] planning {args.episodes} episodes (CEM + gradient refinement); GIF -> {out / 'episode.gif'}")
     return run(["eval", str(out / "run"), "--episodes", str(args.episodes), "--gif", str(out / "episode.gif"),
                  "--seed", str(args.seed)] + common)
 
@@ -153,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("eval", help="plan toward goal images with a trained run and report success")
     e.add_argument("run")
     e.add_argument("--episodes", type=int, default=50)
-    e.add_argument("--planner", choices=list(PLANNER_NAMES), help="default: the task's tuned planner (CEM for Two-Rooms)")
+    e.add_argument("--planner", choices=list(PLANNER_NAMES), help="default: the task's tuned planner (cem+grad for Two-Rooms)")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--gif", help="write the first --gif-episodes episodes to this GIF")
     e.add_argument("--gif-episodes", type=int, default=3)
