@@ -15,6 +15,10 @@ guardrail judges predicted states through the run's linear position probe, widen
 best cost by less than TOL (a fraction), and runs easy tasks (start and goal in the same room)
 next to the hard ones, to show that compute follows difficulty.
 
+`--search-problems N` instead compares A* with the learned heuristic against A* with a zero
+heuristic on N open-loop planning problems (start and goal images of hard tasks, no acting):
+nodes expanded until the goal latent is reached, within `--search-budget` expansions.
+
 Prints a table, then one JSON line per planner (and per task kind with --anytime).
 """
 from __future__ import annotations
@@ -22,6 +26,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+
+import numpy as np
 
 from hjepa.agent import Agent
 from hjepa.configurator import load_probe, load_run_config, load_world_model, planner_for
@@ -48,6 +54,34 @@ def run_probe(run: str, model):
     return probe
 
 
+def compare_search(run: str, problems: int, budget: int, seed: int) -> None:
+    """Nodes A* expands to reach the goal latent, learned heuristic vs zero, on the same problems."""
+    import torch
+
+    from hjepa.actor import make_planner
+    from hjepa.train.value import load_value
+
+    model = load_world_model(run)
+    value = load_value(run, model.latent_dim)
+    env = TwoRooms()
+    results = {}
+    for heuristic in ("value", "zero"):
+        planner = make_planner(model, planner_for("two_rooms", name="astar", heuristic=heuristic, max_expansions=budget), value=value)
+        nodes, found = [], []
+        for i in range(problems):
+            start_obs, info = env.reset(seed=seed * 100_003 + i)
+            obs = torch.from_numpy(np.stack([start_obs, info["goal_obs"]])).float()
+            with torch.no_grad():
+                z, z_goal = model.encode(obs).unbind(0)
+            plan = planner.plan(z, z_goal)
+            nodes.append(plan.iterations)
+            found.append(plan.cost <= planner.cfg.goal_radius)
+        results[heuristic] = {"mean_nodes": float(np.mean(nodes)), "found": float(np.mean(found))}
+    line = {"benchmark": "search", "problems": problems, "budget": budget, **{f"{h}_{k}": v for h, r in results.items() for k, v in r.items()},
+            "node_ratio": results["value"]["mean_nodes"] / max(results["zero"]["mean_nodes"], 1e-9), "run": run}
+    print(json.dumps(line))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--run", required=True)
@@ -58,7 +92,14 @@ def main() -> None:
     p.add_argument("--margin", type=float, default=2.0, help="pixels added around the forbidden box by the guardrail")
     p.add_argument("--anytime", type=float, default=0.0, help="convergence tolerance; also runs easy (same-room) tasks")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="planner overrides for every planner")
+    p.add_argument("--search-problems", type=int, default=0, help="compare A* heuristics on this many planning problems")
+    p.add_argument("--search-budget", type=int, default=3000)
     args = p.parse_args()
+    if args.search_problems:
+        if not os.path.exists(os.path.join(args.run, "value.json")):
+            print(json.dumps({"fit_value": fit_value(args.run, progress=False)}), flush=True)
+        compare_search(args.run, args.search_problems, args.search_budget, args.seed)
+        return
 
     overrides = {k: json.loads(v) if v[:1] in "-0123456789[tf" else v for k, v in (s.split("=", 1) for s in args.set)}
     if args.anytime:
