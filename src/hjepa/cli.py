@@ -101,7 +101,6 @@ def cmd_eval(args) -> dict:
 
 
 def cmd_fit_value(args) -> dict:
-    from .config import apply_overrides
     from .train.value import ValueConfig, fit_value
 
     cfg = apply_overrides(ValueConfig(steps=args.steps), args.set or [])

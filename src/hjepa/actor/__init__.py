@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ..cost.guardrails import Guardrail
-from .base import Plan, Planner, PlannerConfig, project_to_ball
 from ..config import ConfigError
 from ..cost.critic import TerminalValueCost
+from ..cost.guardrails import Guardrail
+from .base import Plan, Planner, PlannerConfig, project_to_ball
 from .gradient import GradientPlanner, HybridPlanner
 from .sampling import CEMPlanner, MPPIPlanner, SamplingPlanner
 from .search import AStarPlanner, astar
@@ -21,12 +21,13 @@ PLANNER_NAMES = ("mppi", "cem", "gradient", "cem+grad", "mppi+grad", "astar")
 
 def make_planner(model, cfg: PlannerConfig, guardrails: Sequence[Guardrail] = (), value=None) -> Planner:
     """The planner `cfg.name` names, checked against the model's predictor step. `value` is a
-    fitted cost-to-go V(z, g), needed by `terminal_value=True` and by A* with heuristic "value"."""
+    fitted cost-to-go V(z, g), needed by `terminal_value=True` and by A* with heuristic "value".
+    A config that cannot work raises ConfigError (a ValueError), which the CLI prints in one line."""
     if cfg.name not in PLANNER_NAMES:
-        raise ValueError(f"unknown planner {cfg.name!r}; choose one of {list(PLANNER_NAMES)}")
+        raise ConfigError(f"unknown planner {cfg.name!r}; choose one of {list(PLANNER_NAMES)}")
     frameskip = getattr(model, "frameskip", 1)
     if (cfg.horizon * cfg.action_repeat) % frameskip:
-        raise ValueError(f"a plan of horizon {cfg.horizon} x action_repeat {cfg.action_repeat} environment steps "
+        raise ConfigError(f"a plan of horizon {cfg.horizon} x action_repeat {cfg.action_repeat} environment steps "
                          f"does not split into the model's predictor steps of {frameskip}")
     needs_value = cfg.terminal_value or (cfg.name == "astar" and cfg.heuristic == "value")
     if needs_value and value is None:
@@ -35,7 +36,7 @@ def make_planner(model, cfg: PlannerConfig, guardrails: Sequence[Guardrail] = ()
         if cfg.heuristic not in ("value", "zero"):
             raise ConfigError(f"unknown heuristic {cfg.heuristic!r}; choose value or zero")
         if cfg.action_repeat != frameskip:
-            raise ValueError(f"astar takes one predictor step per edge: set action_repeat={frameskip}")
+            raise ConfigError(f"astar takes one predictor step per edge: set action_repeat={frameskip}")
         return AStarPlanner(model, cfg, guardrails, value if cfg.heuristic == "value" else None)
     cost = TerminalValueCost(value) if cfg.terminal_value else None
     if cfg.name == "gradient":

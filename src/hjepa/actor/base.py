@@ -92,6 +92,13 @@ class Planner:
         if self.mean is not None:
             self.mean = torch.cat([self.mean[steps:], torch.zeros_like(self.mean[:steps])])
 
+    def warm_start(self) -> tuple[torch.Tensor, int]:
+        """The sequence to start from (the shifted previous plan, or zeros) and the iteration
+        budget that goes with it (`warm_iterations` after a warm start, else `iterations`)."""
+        if self.mean is not None:
+            return self.mean, self.cfg.warm_iterations
+        return torch.zeros(self.cfg.horizon, self.model.cfg.action_dim, device=self.device), self.cfg.iterations
+
     def expand(self, actions: torch.Tensor) -> torch.Tensor:
         """(..., horizon, A) decision steps -> (..., horizon * repeat, A) env steps."""
         return actions.repeat_interleave(self.cfg.action_repeat, dim=-2)

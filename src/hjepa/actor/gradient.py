@@ -43,12 +43,11 @@ class GradientPlanner(Planner):
     @torch.no_grad()
     def plan(self, z0: torch.Tensor, z_goal: torch.Tensor) -> Plan:
         cfg = self.cfg
-        warm = self.mean is not None
-        mean = self.mean if warm else torch.zeros(cfg.horizon, self.model.cfg.action_dim, device=self.device)
+        mean, budget = self.warm_start()
         noise = torch.randn((cfg.num_samples, *mean.shape), device=self.device, generator=self.generator)
         noise[0] = 0  # the warm-start mean itself is one of the starts
         starts = project_to_ball(mean + cfg.init_std * noise, cfg.max_action_norm)
-        actions, used = descend(self, z0, z_goal, starts, cfg.warm_iterations if warm else cfg.iterations)
+        actions, used = descend(self, z0, z_goal, starts, budget)
         return self.finish(z0, z_goal, actions, used)
 
 

@@ -22,10 +22,8 @@ class SamplingPlanner(Planner):
     def plan(self, z0: torch.Tensor, z_goal: torch.Tensor) -> Plan:
         """Optimize from latent state z0 (D,) toward z_goal (D,)."""
         cfg = self.cfg
-        warm = self.mean is not None
-        mean = self.mean if warm else torch.zeros(cfg.horizon, self.model.cfg.action_dim, device=self.device)
+        mean, budget = self.warm_start()
         std = torch.full_like(mean, cfg.init_std)
-        budget = cfg.warm_iterations if warm else cfg.iterations
         n_explore = int(cfg.explore_fraction * cfg.num_samples)
         best, best_cost, used = mean, float("inf"), 0
         for used in range(1, budget + 1):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
+from ..config import ConfigError
 from ..envs.two_rooms import BatchedTwoRooms, Layout, room_of
 from .dataset import TrajectoryDataset
 
@@ -33,13 +34,17 @@ class CollectConfig:
     fixed_layout: tuple[int, int] | None = None
     chunk: int = 500  # trajectories generated at once (memory bound)
 
+    def __post_init__(self):
+        if self.num_trajectories < 1 or self.length < 1:
+            raise ConfigError("num_trajectories and length must be positive")
+        if not 0.0 <= self.speed_share <= 1.0:
+            raise ConfigError(f"speed_share must be in [0, 1], got {self.speed_share}")
+
 
 def _random_walk_actions(rng: np.random.Generator, heading: np.ndarray, cfg: CollectConfig) -> np.ndarray:
     """(B, T, 2) displacements around a per-trajectory heading."""
     b = len(heading)
     angle = heading[:, None] + rng.vonmises(0.0, cfg.heading_concentration, size=(b, cfg.length))
-    if not 0.0 <= cfg.speed_share <= 1.0:
-        raise ValueError(f"speed_share must be in [0, 1], got {cfg.speed_share}")
     step = rng.normal(cfg.step_mean, cfg.step_std * np.sqrt(1 - cfg.speed_share), size=(b, cfg.length))
     if cfg.speed_share > 0:
         step = step + rng.normal(0.0, cfg.step_std * np.sqrt(cfg.speed_share), size=(b, 1))
@@ -49,8 +54,6 @@ def _random_walk_actions(rng: np.random.Generator, heading: np.ndarray, cfg: Col
 
 def collect_random_walks(cfg: CollectConfig, progress: bool = True) -> TrajectoryDataset:
     """Roll out `cfg.num_trajectories` random walks; returns the dataset (not yet saved)."""
-    if cfg.num_trajectories < 1 or cfg.length < 1:
-        raise ValueError("num_trajectories and length must be positive")
     rng = np.random.default_rng(cfg.seed)
     layout = Layout(*cfg.fixed_layout) if cfg.fixed_layout else None
     obs_chunks, act_chunks, state_chunks, layout_chunks = [], [], [], []

@@ -63,13 +63,14 @@ def sample_hindsight_pairs(latents: torch.Tensor, n: int, frameskip: int, genera
     a = torch.randint(0, length, (n,), generator=generator)
     b = torch.randint(0, length, (n,), generator=generator)
     start, goal = torch.minimum(a, b), torch.maximum(a, b)
-    return latents[traj, start], latents[traj, goal], (goal - start).float() * frameskip
+    steps = (goal - start).float().to(latents.device) * frameskip
+    return latents[traj, start], latents[traj, goal], steps
 
 
 def fit_cost_to_go(latents: torch.Tensor, frameskip: int, cfg: ValueConfig, progress: bool = True) -> tuple[CostToGo, float]:
     """Train V on trajectories of latents (N, T, D), one every `frameskip` environment steps."""
     seed_everything(cfg.seed)
-    critic = CostToGo(latents.shape[-1], cfg.critic)
+    critic = CostToGo(latents.shape[-1], cfg.critic).to(latents.device)
     optimizer = torch.optim.AdamW(critic.parameters(), lr=cfg.lr, weight_decay=1e-4)
     generator = torch.Generator().manual_seed(cfg.seed)
     bar = tqdm(range(cfg.steps), desc="value", disable=not progress, dynamic_ncols=True)
@@ -96,13 +97,15 @@ def rank_correlation(a: torch.Tensor, b: torch.Tensor) -> float:
 def fit_value(run_dir: str | Path, cfg: ValueConfig = ValueConfig(), progress: bool = True) -> dict:
     """Train V on the run's dataset; write value.safetensors and value.json into the run."""
     run_dir = Path(run_dir)
-    model = load_world_model(run_dir, "cpu")
+    model = load_world_model(run_dir)  # the CUDA device when there is one
+    device = next(model.parameters()).device
     run_cfg = load_run_config(run_dir)
     train_set, holdout = TrajectoryDataset.load(run_cfg.data, verify_checksums=False).split(
         run_cfg.train.holdout_fraction, seed=run_cfg.train.seed)
-    critic, final_loss = fit_cost_to_go(encode_trajectories(model, train_set), model.frameskip, cfg, progress)
+    critic, final_loss = fit_cost_to_go(encode_trajectories(model, train_set).to(device), model.frameskip, cfg, progress)
     with torch.no_grad():
-        z, g, steps = sample_hindsight_pairs(encode_trajectories(model, holdout), 4096, model.frameskip, torch.Generator().manual_seed(1))
+        z, g, steps = sample_hindsight_pairs(encode_trajectories(model, holdout).to(device), 4096, model.frameskip,
+                                             torch.Generator().manual_seed(1))
         predicted = critic(z, g)
     summary = {"steps": cfg.steps, "final_loss": round(final_loss, 5), "holdout_rank_correlation": round(rank_correlation(predicted, steps), 4),
                "holdout_mean_abs_error_steps": round(float((predicted - steps).abs().mean()), 2)}
