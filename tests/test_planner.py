@@ -51,6 +51,11 @@ def test_projection_and_cost():
     goal = torch.tensor([3.0, 4.0])
     assert GoalDistanceCost.every_step(2)(z, goal).item() == pytest.approx(2.5)
     assert GoalDistanceCost.final_step(2)(z, goal).item() == pytest.approx(0.0)
+    # blend: the last state gets 0.8 + 0.2 / 2, the first 0.2 / 2 -> 0.1 * 5 + 0.9 * 0
+    assert GoalDistanceCost.blend(2, 0.8)(z, goal).item() == pytest.approx(0.5)
+    assert GoalDistanceCost.blend(2, 0.0)(z, goal).item() == pytest.approx(2.5)
+    with pytest.raises(ValueError, match="final_share"):
+        GoalDistanceCost.blend(2, 1.5)
 
 
 def test_unknown_planner():
@@ -79,7 +84,7 @@ def _dense_path(plan, start):
 def test_guardrail_rejects_the_cheapest_plan_through_a_forbidden_region(name):
     start, goal = torch.zeros(2), torch.tensor([6.0, 0.0])
     cfg = PlannerConfig(name=name, horizon=5, action_repeat=1, num_samples=256, iterations=25, init_std=2.0,
-                        max_action_norm=2.45, final_step_cost=True, seed=0)
+                        max_action_norm=2.45, final_share=1.0, seed=0)
     free = make_planner(AdditiveWorld(), cfg).plan(start, goal)
     box = ForbiddenRegion(lambda z: z, low=[2.0, -1.0], high=[4.0, 1.0])
     assert box.inside(_dense_path(free, start)).any()  # unconstrained, the straight line crosses the box
@@ -112,7 +117,7 @@ def test_no_safe_plan_is_reported_unsafe():
 @pytest.mark.parametrize("name", ["cem", "gradient"])
 def test_anytime_planner_spends_less_on_easy_goals(name):
     cfg = PlannerConfig(name=name, horizon=4, action_repeat=1, num_samples=256 if name == "cem" else 8, iterations=40,
-                        max_action_norm=2.45, final_step_cost=True, cost_threshold=0.3, lr=0.3, seed=0)
+                        max_action_norm=2.45, final_share=1.0, cost_threshold=0.3, lr=0.3, seed=0)
     easy = make_planner(AdditiveWorld(), cfg).plan(torch.zeros(2), torch.tensor([1.0, 0.5]))
     hard = make_planner(AdditiveWorld(), cfg).plan(torch.zeros(2), torch.tensor([-4.5, 4.5]))
     assert easy.cost <= 0.3 and hard.cost <= 0.3  # both solved

@@ -29,6 +29,8 @@ def make_planner(model, cfg: PlannerConfig, guardrails: Sequence[Guardrail] = ()
     if (cfg.horizon * cfg.action_repeat) % frameskip:
         raise ConfigError(f"a plan of horizon {cfg.horizon} x action_repeat {cfg.action_repeat} environment steps "
                          f"does not split into the model's predictor steps of {frameskip}")
+    if not 0.0 <= cfg.final_share <= 1.0:
+        raise ConfigError(f"final_share is a share of the plan's cost: choose it in [0, 1], got {cfg.final_share}")
     needs_value = cfg.terminal_value or (cfg.name == "astar" and cfg.heuristic == "value")
     if needs_value and value is None:
         raise ConfigError("this planner needs the run's learned cost-to-go: fit it first with `hjepa fit-value RUN`")

@@ -30,7 +30,7 @@ class PlannerConfig:
     temperature: float = 0.5  # MPPI: softmax temperature in units of the cost spread
     elite_fraction: float = 0.1  # CEM
     max_action_norm: float = 2.45
-    final_step_cost: bool = False  # judge only the plan's last state
+    final_share: float = 0.0  # weight of the plan's last state in its cost; the rest is spread over every step
     explore_fraction: float = 0.0  # share of samples drawn from the path prior, not around the mean
     explore_segments: int = 2  # straight segments per path-prior sample
     # Anytime inference: stop before the budget once the best cost is good enough or has stopped improving.
@@ -71,13 +71,13 @@ class Planner:
 
     def __init__(self, model, cfg: PlannerConfig, guardrails: Sequence[Guardrail] = (), cost=None):
         """`cost(latents (N, T, D), goal (D,)) -> (N,)`; default: latent distance to the goal
-        (every step, or the final one with `final_step_cost`)."""
+        (the last state weighted `final_share`, the rest spread over every step)."""
         self.model = model
         self.cfg = cfg
         self.guardrails = list(guardrails)
         steps = cfg.horizon * cfg.action_repeat // getattr(model, "frameskip", 1)  # predicted states per plan
         if cost is None:
-            cost = GoalDistanceCost.final_step(steps) if cfg.final_step_cost else GoalDistanceCost.every_step(steps)
+            cost = GoalDistanceCost.blend(steps, cfg.final_share)
         self.cost = cost
         self.device = next(model.parameters()).device
         self.generator = torch.Generator(device=self.device)

@@ -18,7 +18,7 @@ TASK_PLANNERS = {
     # CEM judged on where the plan ends (so it may detour through the door), half the samples
     # from the straight-segment path prior, steps no longer than the data's (1.8), then 5
     # gradient steps through the model on CEM's plan (cem+grad: 0.62 vs 0.50-0.525 for CEM alone).
-    "two_rooms": PlannerConfig(name="cem+grad", horizon=12, final_step_cost=True, explore_fraction=0.5, max_action_norm=1.8),
+    "two_rooms": PlannerConfig(name="cem+grad", horizon=12, final_share=1.0, explore_fraction=0.5, max_action_norm=1.8),
 }
 # Per-planner adjustments on top of the task's settings: gradient descent costs a backward pass
 # per iteration, so it optimizes fewer sequences for more iterations.
