@@ -1,4 +1,4 @@
-"""Command line: hjepa collect | train | eval | demo."""
+"""Command line: hjepa collect | train | eval | fit-value | demo | train-video | physics-pair | surprise."""
 from __future__ import annotations
 
 import argparse
@@ -9,9 +9,10 @@ from pathlib import Path
 from .actor import PLANNER_NAMES
 from .config import ConfigError, apply_overrides, load_file
 from .data.dataset import DatasetError
+from .data.video_io import VideoError
 from .train.checkpoint import CheckpointError
 
-USER_ERRORS = (DatasetError, CheckpointError, ConfigError, FileNotFoundError)
+USER_ERRORS = (DatasetError, CheckpointError, ConfigError, FileNotFoundError, VideoError)
 
 
 def cmd_collect(args) -> dict:
@@ -124,6 +125,86 @@ def cmd_demo(args) -> dict:
                  "--seed", str(args.seed)] + common)
 
 
+def cmd_train_video(args) -> dict:
+    from .train.video import VideoRunConfig, train_video
+
+    cfg = load_file(VideoRunConfig, args.config) if args.config else VideoRunConfig()
+    overrides = list(args.set or [])
+    if args.minutes is not None:
+        overrides.append(f"train.minutes={args.minutes}")
+    if args.clips is not None:
+        overrides.append(f"data.clips={args.clips}")
+    cfg = apply_overrides(cfg, overrides)
+    summary = train_video(cfg, args.out, resume=args.resume, progress=not args.quiet)
+    print(json.dumps({"out": str(args.out), **summary}))
+    return summary
+
+
+def cmd_physics_pair(args) -> dict:
+    import numpy as np
+
+    from .data.physics import violation_pairs
+    from .data.video_io import write_gif
+
+    pairs = violation_pairs(args.property, args.pairs, seed=args.seed)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    files = []
+    for i in range(len(pairs.onset)):
+        for name, clips in (("possible", pairs.possible), ("impossible", pairs.impossible)):
+            stem = out / f"{args.property}_{i}_{name}"
+            np.save(stem.with_suffix(".npy"), clips[i])
+            files += [str(stem.with_suffix(".npy")), str(write_gif(clips[i], stem.with_suffix(".gif")))]
+    result = {"property": args.property, "onset": pairs.onset.tolist(), "variant": pairs.variant.tolist(), "files": files}
+    print(json.dumps(result))
+    return result
+
+
+def cmd_surprise(args) -> dict:
+    import numpy as np
+
+    from .data.video_io import read_video
+    from .eval.render import plot_curve
+    from .eval.surprise import frame_surprise, frames_above
+    from .train.video import load_video_model
+
+    model = load_video_model(args.run, args.device)
+    saved = Path(args.run) / "surprise.json"
+    calibration = json.loads(saved.read_text()) if saved.is_file() else {}
+    context = args.context or calibration.get("context", 4)
+    video = read_video(args.video)
+    size = model.image_size
+    if video.shape[2:] != (size, size):
+        raise VideoError(f"{args.video}: this model reads {size}x{size} frames, got {video.shape[2]}x{video.shape[3]}")
+    if len(video) <= context:
+        raise VideoError(f"{args.video}: {len(video)} frames; surprise needs more than the context of {context}")
+    try:
+        errors = frame_surprise(model, video[None], context)[0]
+    except ValueError as err:  # e.g. a context the pixel baseline was not trained on
+        raise ConfigError(str(err)) from None
+    if args.threshold is not None:
+        threshold, source = args.threshold, "--threshold"
+    elif "threshold" in calibration and calibration.get("context") == context:
+        threshold, source = calibration["threshold"], "run calibration (99th percentile on possible clips)"
+    else:
+        threshold, source = float(np.nanmean(errors) + 3 * np.nanstd(errors)), "this clip: mean + 3 std"
+    stem = Path(args.out) if args.out else Path(args.video).with_suffix("")
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    csv_path, png_path = Path(f"{stem}.surprise.csv"), Path(f"{stem}.surprise.png")
+    with open(csv_path, "w") as f:
+        f.write("frame,surprise\n")
+        f.writelines(f"{t},{'' if np.isnan(v) else f'{v:.6g}'}\n" for t, v in enumerate(errors))
+    plot_curve(errors, png_path, threshold, f"surprise of {Path(args.video).name}, context {context}")
+    above = frames_above(errors, threshold)
+    result = {"video": str(args.video), "frames": len(video), "context": context, "threshold": threshold,
+              "threshold_from": source, "frames_above": above, "max_frame": int(np.nanargmax(errors)),
+              "csv": str(csv_path), "png": str(png_path)}
+    if not args.quiet:
+        print(f"frames above threshold {threshold:.4g} ({source}): {above or 'none'}")
+    print(json.dumps(result))
+    return result
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hjepa", description="JEPA world models and planning toward goal images.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -177,6 +258,33 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--quiet", action="store_true")
     d.set_defaults(func=cmd_demo)
+
+    tv = sub.add_parser("train-video", help="train an action-free video JEPA on generated physics clips")
+    tv.add_argument("--out", required=True, help="run directory")
+    tv.add_argument("--config", help="YAML run config")
+    tv.add_argument("--minutes", type=float, help="wall-clock training budget")
+    tv.add_argument("--clips", type=int, help="training clips to generate")
+    tv.add_argument("--resume", action="store_true")
+    tv.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="overrides, e.g. loss.regularizer=sigreg model.context=6")
+    tv.add_argument("--quiet", action="store_true")
+    tv.set_defaults(func=cmd_train_video)
+
+    pp = sub.add_parser("physics-pair", help="write matched possible/impossible physics clips (.npy and .gif)")
+    pp.add_argument("property", choices=["permanence", "continuity", "solidity", "immutability"])
+    pp.add_argument("--out", default="physics_clips")
+    pp.add_argument("--pairs", type=int, default=1)
+    pp.add_argument("--seed", type=int, default=0)
+    pp.set_defaults(func=cmd_physics_pair)
+
+    s = sub.add_parser("surprise", help="per-frame surprise of a video under a trained video JEPA (CSV, PNG plot)")
+    s.add_argument("video", help=".npy, .gif, or .mp4 (needs imageio) clip of 64x64 RGB frames")
+    s.add_argument("--run", required=True, help="a video run directory (hjepa train-video or the benchmark)")
+    s.add_argument("--context", type=int, help="context frames (default: the run's calibrated context, else 4)")
+    s.add_argument("--threshold", type=float, help="default: the run's calibration, else mean + 3 std of this clip")
+    s.add_argument("--out", help="output path prefix (default: next to the video)")
+    s.add_argument("--device", default="auto")
+    s.add_argument("--quiet", action="store_true")
+    s.set_defaults(func=cmd_surprise)
     return p
 
 

@@ -45,3 +45,38 @@ def save_gif(records, path: str | Path, fps: int = 12) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=int(1000 / fps), loop=0)
     return path
+
+
+def plot_curve(values: np.ndarray, path: str | Path, threshold: float | None = None, title: str = "",
+               size: tuple[int, int] = (640, 320)) -> Path:
+    """A line plot of one value per frame (NaN: no value), the threshold dashed, frames above it marked."""
+    w, h = size
+    left, right, top, bottom = 56, 16, 28, 36
+    img = Image.new("RGB", size, (255, 255, 255))
+    draw = ImageDraw.Draw(img)
+    finite = values[np.isfinite(values)]
+    top_value = max(float(finite.max()) if len(finite) else 1.0, threshold or 0.0) * 1.1 or 1.0
+    x_of = lambda t: left + (w - left - right) * t / max(len(values) - 1, 1)
+    y_of = lambda v: h - bottom - (h - top - bottom) * v / top_value
+    draw.rectangle([left, top, w - right, h - bottom], outline=(0, 0, 0))
+    for k in range(5):  # value ticks
+        v = top_value * k / 4
+        draw.text((4, y_of(v) - 6), f"{v:.3g}", fill=(0, 0, 0))
+    for t in range(0, len(values), max(1, len(values) // 8)):  # frame ticks
+        draw.text((x_of(t) - 4, h - bottom + 6), str(t), fill=(0, 0, 0))
+    draw.text((w // 2 - 20, h - 16), "frame", fill=(0, 0, 0))
+    if threshold is not None:
+        y = y_of(threshold)
+        for x in range(left, w - right, 8):
+            draw.line([x, y, x + 4, y], fill=(200, 60, 60))
+    points = [(x_of(t), y_of(v)) for t, v in enumerate(values) if np.isfinite(v)]
+    if len(points) > 1:
+        draw.line(points, fill=(40, 90, 200), width=2)
+    for t, v in enumerate(values):
+        if np.isfinite(v) and threshold is not None and v > threshold:
+            x, y = x_of(t), y_of(v)
+            draw.ellipse([x - 4, y - 4, x + 4, y + 4], fill=(200, 60, 60))
+    draw.text((left, 8), title, fill=(0, 0, 0))
+    path = Path(path)
+    img.save(path)
+    return path

@@ -1,0 +1,96 @@
+"""Intuitive-physics benchmark: is a video JEPA surprised by impossible events?
+
+    python benchmarks/intuitive_physics.py --train-minutes 10 --seed 0
+
+Generates physically possible training clips and, per property (permanence, continuity,
+solidity, immutability), matched possible/impossible test pairs; trains the video JEPA and a
+pixel-space next-frame predictor for the same wall-clock budget each on the same clips; scores
+them and an untrained JEPA. Prints a table and one JSON line: pairwise accuracy per property
+and AUROC, for each model, with surprise aggregated as the max over time at the headline
+context (the mean, and other contexts, are in the table). Leaves OUT/jepa and OUT/pixel as
+runs (`hjepa surprise VIDEO --run OUT/jepa`); OUT/jepa/surprise.json holds the threshold
+(99th percentile of frame surprise on held-out possible clips) that the CLI uses.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from hjepa.config import apply_overrides
+from hjepa.data.physics import PROPERTIES, possible_clips, violation_pairs
+from hjepa.eval.surprise import AGGREGATES, frame_surprise, violation_metrics
+from hjepa.train.checkpoint import write_json
+from hjepa.train.video import PixelRunConfig, VideoRunConfig, load_video_model, train_pixel, train_video
+from hjepa.utils import seed_everything
+from hjepa.world_model.video import VideoJEPA
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--train-minutes", type=float, required=True, help="budget for each trained model")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=Path("bench_physics"))
+    p.add_argument("--clips", type=int, default=2000, help="training clips")
+    p.add_argument("--pairs", type=int, default=100, help="test pairs per property")
+    p.add_argument("--contexts", type=int, nargs="+", default=[2, 4, 8])
+    p.add_argument("--context", type=int, default=4, help="headline context (the pixel baseline's)")
+    p.add_argument("--set", nargs="*", default=[], help="video JEPA overrides, e.g. loss.regularizer=sigreg")
+    p.add_argument("--quiet", action="store_true")
+    args = p.parse_args()
+
+    t0 = time.time()
+    clips = possible_clips(args.clips, seed=args.seed)
+    pairs = {prop: violation_pairs(prop, args.pairs, seed=args.seed + 1) for prop in PROPERTIES}
+    calibration = possible_clips(100, seed=args.seed + 2)
+    gen_s = time.time() - t0
+    print(f"generated {len(clips)} training clips and {args.pairs} pairs x {len(PROPERTIES)} properties in {gen_s:.0f} s")
+
+    jepa_cfg = apply_overrides(VideoRunConfig(), [f"train.minutes={args.train_minutes}", f"train.seed={args.seed}",
+                                                  f"data.clips={args.clips}", f"data.seed={args.seed}", *args.set])
+    jepa_summary = train_video(jepa_cfg, args.out / "jepa", clips=clips, progress=not args.quiet)
+    pixel_cfg = apply_overrides(PixelRunConfig(), [f"train.minutes={args.train_minutes}", f"train.seed={args.seed}",
+                                                   f"data.clips={args.clips}", f"data.seed={args.seed}",
+                                                   f"model.context={args.context}"])
+    pixel_summary = train_pixel(pixel_cfg, args.out / "pixel", clips=clips, progress=not args.quiet)
+
+    seed_everything(args.seed)
+    jepa = load_video_model(args.out / "jepa")
+    untrained = VideoJEPA(jepa_cfg.model).to(next(jepa.parameters()).device).eval()  # same architecture, initial weights
+    models = {"jepa": (jepa, args.contexts), "pixel": (load_video_model(args.out / "pixel"), [args.context]),
+              "untrained": (untrained, args.contexts)}
+    results: dict = {}
+    rows = []
+    for name, (model, contexts) in models.items():
+        for c in contexts:
+            for prop in PROPERTIES:
+                metrics = violation_metrics(model, pairs[prop], c)
+                results.setdefault(name, {}).setdefault(c, {})[prop] = metrics
+                for how in AGGREGATES:
+                    rows.append((name, c, prop, how, metrics[how]["pairwise"], metrics[how]["auroc"]))
+
+    # The CLI's default threshold: the 99th percentile of frame surprise on possible clips.
+    errors = frame_surprise(models["jepa"][0], calibration, args.context)
+    threshold = float(np.nanpercentile(errors, 99))
+    write_json(args.out / "jepa" / "surprise.json", {"context": args.context, "threshold": threshold,
+                                                      "calibration": "99th percentile of frame surprise on 100 possible clips"})
+
+    print(f"\n{'model':<10} {'ctx':>3} {'property':<13} {'agg':<5} {'pairwise':>8} {'auroc':>6}")
+    for name, c, prop, how, acc, auc in rows:
+        print(f"{name:<10} {c:>3} {prop:<13} {how:<5} {acc:>8.3f} {auc:>6.3f}")
+    line = {"benchmark": "intuitive_physics", "train_minutes": args.train_minutes, "seed": args.seed,
+            "clips": args.clips, "pairs_per_property": args.pairs, "context": args.context, "aggregate": "max",
+            "jepa_steps": jepa_summary["steps"], "pixel_steps": pixel_summary["steps"], "overrides": args.set}
+    for name in models:
+        headline = results[name][args.context]
+        line[name] = {"pairwise": {prop: round(headline[prop]["max"]["pairwise"], 3) for prop in PROPERTIES},
+                      "auroc": {prop: round(headline[prop]["max"]["auroc"], 3) for prop in PROPERTIES}}
+    line["seconds"] = round(time.time() - t0, 1)
+    print(json.dumps(line))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,205 @@
+"""Training on action-free clips: the video JEPA and the pixel-space baseline share one loop.
+
+    cfg = VideoRunConfig(); cfg.train.minutes = 10
+    summary = train_video(cfg, "runs/physics")          # generates the clips, trains, checkpoints
+    model = load_video_model("runs/physics")            # VideoJEPA (or PixelPredictor) in eval mode
+
+A run directory holds config.json (the resolved config, with "kind"), model.safetensors,
+optimizer.safetensors and state.json (written atomically, resumable), metrics.csv, tb/ and
+train_summary.json. Clips stay in memory as uint8; a batch is B random windows of
+`context + 1` consecutive frames.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from ..config import ConfigError, from_dict, save_json
+from ..data.physics import PhysicsConfig, possible_clips
+from ..utils import pick_device, seed_everything
+from ..world_model.pixel import PixelModelConfig, PixelObjective, PixelPredictor
+from ..world_model.video import VideoJEPA, VideoJEPAObjective, VideoLossConfig, VideoModelConfig
+from . import checkpoint as ckpt
+from .trainer import CollapseWarning, _lr_factor
+
+
+@dataclass
+class ClipDataConfig:
+    clips: int = 2000  # physically possible training clips, generated from `seed`
+    seed: int = 0
+    physics: PhysicsConfig = field(default_factory=PhysicsConfig)
+
+
+@dataclass
+class ClipTrainConfig:
+    minutes: float = 10.0  # wall-clock budget (0: no limit, stop at `steps`)
+    steps: int = 100_000
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 100
+    grad_clip: float = 1.0
+    seed: int = 0
+    device: str = "auto"
+    log_every: int = 25
+    checkpoint_every: int = 500
+
+
+@dataclass
+class VideoRunConfig:
+    kind: str = "video_jepa"
+    data: ClipDataConfig = field(default_factory=ClipDataConfig)
+    model: VideoModelConfig = field(default_factory=VideoModelConfig)
+    loss: VideoLossConfig = field(default_factory=VideoLossConfig)
+    train: ClipTrainConfig = field(default_factory=ClipTrainConfig)
+
+
+@dataclass
+class PixelRunConfig:
+    kind: str = "pixel"
+    data: ClipDataConfig = field(default_factory=ClipDataConfig)
+    model: PixelModelConfig = field(default_factory=PixelModelConfig)
+    train: ClipTrainConfig = field(default_factory=ClipTrainConfig)
+
+
+RUN_KINDS = {"video_jepa": (VideoRunConfig, VideoJEPA), "pixel": (PixelRunConfig, PixelPredictor)}
+
+
+def sample_windows(clips: torch.Tensor, batch: int, length: int, rng: np.random.Generator) -> torch.Tensor:
+    """(N, T, ...) clips -> (batch, length, ...) random windows of consecutive frames."""
+    n, t = clips.shape[:2]
+    idx = torch.as_tensor(rng.integers(0, n, batch))
+    start = torch.as_tensor(rng.integers(0, t - length + 1, batch))
+    return clips[idx[:, None], start[:, None] + torch.arange(length)]
+
+
+def fit(objective: torch.nn.Module, clips: torch.Tensor, window: int, cfg: ClipTrainConfig, run_dir: Path,
+        resume: bool = False, progress: bool = True) -> dict:
+    """Minimize `objective(windows)["loss"]` on random windows of `clips` until the step or time
+    budget; logs, checkpoints and resumes in `run_dir`. Returns a summary of the last losses."""
+    device = pick_device(cfg.device)
+    objective.to(device)
+    params = [p for p in objective.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    step, elapsed_before = 0, 0.0
+    state = ckpt.read_state(run_dir) if resume else None
+    if state is not None:
+        objective.load_state_dict(ckpt.load_weights(run_dir / "model.safetensors"))
+        ckpt.optimizer_from_tensors(optimizer, run_dir / "optimizer.safetensors")
+        step, elapsed_before = state["step"], state["elapsed_seconds"]
+    rng = np.random.default_rng([cfg.seed, step])
+    from torch.utils.tensorboard import SummaryWriter
+
+    writer = SummaryWriter(str(run_dir / "tb"))
+    csv_path = run_dir / "metrics.csv"
+    csv_file, csv_writer = open(csv_path, "a", newline=""), None
+    budget_s, start, terms, warned = cfg.minutes * 60.0, time.time(), {}, False
+    bar = tqdm(total=cfg.steps, initial=step, desc="train", disable=not progress, dynamic_ncols=True)
+
+    def save():
+        ckpt.save_checkpoint(run_dir, objective.state_dict(), optimizer,
+                             {"step": step, "elapsed_seconds": elapsed_before + time.time() - start})
+
+    try:
+        while step < cfg.steps:
+            elapsed = elapsed_before + time.time() - start
+            if budget_s > 0 and elapsed >= budget_s:
+                break
+            frac = max(step / cfg.steps, elapsed / budget_s if budget_s > 0 else 0.0)
+            for group in optimizer.param_groups:
+                group["lr"] = cfg.lr * _lr_factor(step, frac, cfg.warmup_steps)
+            terms = objective(sample_windows(clips, cfg.batch_size, window, rng).to(device))
+            optimizer.zero_grad(set_to_none=True)
+            terms["loss"].backward()
+            torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+            optimizer.step()
+            objective.update_target()
+            step += 1
+            if step % cfg.log_every == 0 or step == 1:
+                row = {"step": step, "elapsed_s": round(elapsed, 2), "lr": optimizer.param_groups[0]["lr"]}
+                row.update({k: float(v.detach()) for k, v in terms.items()})
+                for k, v in row.items():
+                    if k != "step":
+                        writer.add_scalar(f"train/{k}", v, step)
+                if csv_writer is None:
+                    csv_writer = csv.DictWriter(csv_file, fieldnames=list(row))
+                    if csv_path.stat().st_size == 0:
+                        csv_writer.writeheader()
+                csv_writer.writerow(row)
+                csv_file.flush()
+                bar.set_postfix({k: f"{v:.4f}" for k, v in row.items() if k in ("loss", "pred", "latent_std")})
+                if "latent_std" in row and step > 4 * cfg.warmup_steps and row["latent_std"] < 0.01 and not warned:
+                    warned = True
+                    msg = f"representation collapse: mean latent std {row['latent_std']:.4f} at step {step}"
+                    warnings.warn(msg, CollapseWarning, stacklevel=2)
+                    bar.write("WARNING: " + msg)
+            bar.update(1)
+            if step % cfg.checkpoint_every == 0:
+                save()
+    except KeyboardInterrupt:
+        bar.write(f"interrupted at step {step}: checkpoint saved, continue with resume=True")
+        save()
+        raise
+    finally:
+        bar.close()
+        writer.close()
+        csv_file.close()
+    save()
+    summary = {"steps": step, "train_minutes": (elapsed_before + time.time() - start) / 60.0}
+    summary.update({k: float(v.detach()) for k, v in terms.items()})
+    ckpt.write_json(run_dir / "train_summary.json", summary)
+    return summary
+
+
+def _prepare(cfg, run_dir, clips) -> tuple[Path, torch.Tensor]:
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    save_json(cfg, run_dir / "config.json")
+    seed_everything(cfg.train.seed)
+    if clips is None:
+        clips = possible_clips(cfg.data.clips, cfg.data.seed, cfg.data.physics)
+    return run_dir, torch.as_tensor(clips)
+
+
+def train_video(cfg: VideoRunConfig, run_dir: str | Path, clips: np.ndarray | None = None, resume: bool = False,
+                progress: bool = True) -> dict:
+    """Train the video JEPA on `clips` (N, T, 3, H, W) uint8, generated from cfg.data if None."""
+    run_dir, clips = _prepare(cfg, run_dir, clips)
+    objective = VideoJEPAObjective(VideoJEPA(cfg.model), cfg.loss)
+    return fit(objective, clips, cfg.model.context + 1, cfg.train, run_dir, resume, progress)
+
+
+def train_pixel(cfg: PixelRunConfig, run_dir: str | Path, clips: np.ndarray | None = None, resume: bool = False,
+                progress: bool = True) -> dict:
+    """Train the pixel-space next-frame predictor on the same kind of clips."""
+    run_dir, clips = _prepare(cfg, run_dir, clips)
+    return fit(PixelObjective(PixelPredictor(cfg.model)), clips, cfg.model.context + 1, cfg.train, run_dir, resume, progress)
+
+
+def load_video_model(run_dir: str | Path, device: str = "auto"):
+    """The trained clip model of a run (VideoJEPA or PixelPredictor), in eval mode."""
+    path = Path(run_dir) / "config.json"
+    if not path.is_file():
+        raise ckpt.CheckpointError(f"{run_dir} is not a run directory: config.json is missing")
+    try:
+        raw = json.loads(path.read_text())
+        cfg_cls, model_cls = RUN_KINDS[raw.get("kind")]
+        cfg = from_dict(cfg_cls, raw)
+    except (json.JSONDecodeError, ConfigError, KeyError) as err:
+        raise ckpt.CheckpointError(f"{path} is not a video run config ({err}); train one with `hjepa train-video`") from None
+    model = model_cls(cfg.model)
+    weights = ckpt.load_weights(Path(run_dir) / "model.safetensors")
+    own = {k[len("model."):]: v for k, v in weights.items() if k.startswith("model.")}
+    try:
+        model.load_state_dict(own)
+    except RuntimeError as err:
+        raise ckpt.CheckpointError(f"weights in {run_dir} do not match its config: {err}") from None
+    return model.to(pick_device(device)).eval()

@@ -1,0 +1,142 @@
+"""Video JEPA (no actions): predict the next frame's latent from a context window of latents.
+
+    z_t = Enc(x_t)                                  (B, T, D)
+    z^_t = Head(GRU(z_{t-c}, ..., z_{t-1}))         a context of the last c latents
+    surprise_t = mean_d (z^_t - z_t)^2              how unexpected frame t is
+
+Training windows hold `context + 1` frames; the GRU starts fresh at the window's first frame,
+so one pass gives predictions from contexts of 1..context frames, and a surprise score can be
+read at any of those context lengths. Collapse is prevented by one of three regularizers
+(`loss.regularizer`): "vicreg" (variance over the batch and over time within each clip, plus
+covariance), "sigreg" (SIGReg on the batch, plus the variance over time) or "ema" (targets
+from a slowly moving copy of the encoder, BYOL-style, no variance term). The variance over
+time is what keeps the moving balls in the latent: a latent that only describes what is
+constant within a clip (the layout, the colours) is perfectly predictable and would satisfy
+batch statistics alone.
+
+The prediction is not residual (not z_{t-1} + ...) on purpose: an untrained residual predictor
+would already be a "nothing changes" model that flags every visible jump, so the untrained
+baseline would not measure what training adds.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn as nn
+
+from ..perception.encoder import EncoderConfig, make_encoder
+from .regularizers import sigreg, vicreg_covariance, vicreg_variance
+
+REGULARIZERS = ("vicreg", "sigreg", "ema")
+
+
+def _video_encoder() -> EncoderConfig:
+    return EncoderConfig(kind="conv", in_channels=3, image_size=64, downsample=2, channels=(16, 32, 32, 32), latent_dim=64)
+
+
+@dataclass
+class VideoModelConfig:
+    encoder: EncoderConfig = field(default_factory=_video_encoder)
+    hidden_dim: int = 256  # GRU state
+    context: int = 8  # longest context the predictor is trained on (frames)
+
+
+@dataclass
+class VideoLossConfig:
+    regularizer: str = "vicreg"  # vicreg | sigreg | ema
+    var: float = 1.0  # VICReg variance over the batch of frames
+    time_var: float = 1.0  # variance over time within each window (vicreg and sigreg)
+    cov: float = 0.04
+    sigreg: float = 1.0
+    target_std: float = 1.0
+    time_target_std: float = 0.5
+    ema_decay: float = 0.99
+
+
+def frames_to_float(clips: torch.Tensor) -> torch.Tensor:
+    """uint8 (..., 3, H, W) in 0..255 -> float in [0, 1]; float input is passed through."""
+    return clips.float() / 255.0 if clips.dtype == torch.uint8 else clips.float()
+
+
+class VideoJEPA(nn.Module):
+    """Encoder + context predictor. Methods read like the math: encode, predict, frame_errors."""
+
+    def __init__(self, cfg: VideoModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        d = cfg.encoder.latent_dim
+        self.encoder = make_encoder(cfg.encoder)
+        self.gru = nn.GRU(d, cfg.hidden_dim, batch_first=True)
+        self.head = nn.Linear(cfg.hidden_dim, d)
+
+    @property
+    def image_size(self) -> int:
+        return self.cfg.encoder.image_size
+
+    def encode(self, clips: torch.Tensor) -> torch.Tensor:
+        """(B, T, C, H, W) frames -> (B, T, D) latents."""
+        b, t = clips.shape[:2]
+        return self.encoder(frames_to_float(clips).flatten(0, 1)).reshape(b, t, -1)
+
+    def predict(self, z: torch.Tensor) -> torch.Tensor:
+        """(B, K, D) latents -> (B, K, D): entry k predicts the latent after z[:, k] from z[:, :k+1]."""
+        h, _ = self.gru(z)
+        return self.head(h)
+
+    def frame_errors(self, clips: torch.Tensor, context: int) -> torch.Tensor:
+        """(B, T, C, H, W) -> (B, T) surprise of each frame given the `context` frames before it;
+        NaN for the first `context` frames, which have no full context."""
+        z = self.encode(clips)
+        b, t, d = z.shape
+        out = torch.full((b, t), float("nan"), device=z.device)
+        if t <= context:
+            return out
+        windows = z.unfold(1, context + 1, 1).permute(0, 1, 3, 2)  # (B, T - c, c + 1, D)
+        flat = windows.reshape(-1, context + 1, d)
+        predicted = self.predict(flat[:, :-1])[:, -1]  # from all c context frames
+        out[:, context:] = (predicted - flat[:, -1]).pow(2).mean(-1).reshape(b, t - context)
+        return out
+
+
+class VideoJEPAObjective(nn.Module):
+    """The training loss on windows (B, context + 1, C, H, W) of uint8 frames."""
+
+    def __init__(self, model: VideoJEPA, cfg: VideoLossConfig):
+        super().__init__()
+        if cfg.regularizer not in REGULARIZERS:
+            raise ValueError(f"unknown regularizer {cfg.regularizer!r}; choose one of {REGULARIZERS}")
+        self.model, self.cfg = model, cfg
+        self.target = copy.deepcopy(model.encoder).requires_grad_(False) if cfg.regularizer == "ema" else None
+
+    @torch.no_grad()
+    def update_target(self) -> None:
+        """EMA step of the target encoder (call after each optimizer step)."""
+        if self.target is not None:
+            for p_t, p in zip(self.target.parameters(), self.model.encoder.parameters()):
+                p_t.lerp_(p, 1.0 - self.cfg.ema_decay)
+
+    def forward(self, windows: torch.Tensor) -> dict[str, torch.Tensor]:
+        cfg = self.cfg
+        z = self.model.encode(windows)  # (B, L, D)
+        if self.target is not None:
+            with torch.no_grad():
+                b, t = windows.shape[:2]
+                targets = self.target(frames_to_float(windows).flatten(0, 1)).reshape(b, t, -1)
+        else:
+            targets = z
+        predicted = self.model.predict(z[:, :-1])
+        terms = {"pred": (predicted - targets[:, 1:]).pow(2).mean()}
+        flat = z.flatten(0, 1)
+        zero = torch.zeros((), device=z.device)
+        # Variance over time: per window, per dimension; the std of a constant latent is 0.
+        time_std = torch.sqrt(z.var(dim=1) + 1e-4)  # (B, D)
+        terms["time_var"] = torch.relu(cfg.time_target_std - time_std).mean() if cfg.regularizer != "ema" else zero
+        terms["var"] = vicreg_variance(flat, cfg.target_std) if cfg.regularizer == "vicreg" else zero
+        terms["cov"] = vicreg_covariance(flat) if cfg.regularizer == "vicreg" else zero
+        terms["sigreg"] = sigreg(flat) if cfg.regularizer == "sigreg" else zero
+        terms["loss"] = (terms["pred"] + cfg.var * terms["var"] + cfg.time_var * terms["time_var"]
+                         + cfg.cov * terms["cov"] + cfg.sigreg * terms["sigreg"])
+        terms["latent_std"] = flat.detach().std(0).mean()
+        return terms

@@ -1,0 +1,132 @@
+"""Surprise scores, the video JEPA and its training run, and the `hjepa surprise` CLI."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from hjepa.cli import main
+from hjepa.data.physics import possible_clips
+from hjepa.eval.surprise import auroc, clip_scores, frame_surprise, frames_above, pairwise_accuracy
+from hjepa.train.video import VideoRunConfig, load_video_model, train_video
+from hjepa.world_model.video import VideoJEPA, VideoJEPAObjective, VideoLossConfig, VideoModelConfig
+
+SMALL = ["model.encoder.channels=[4,4,4,4]", "model.encoder.latent_dim=8", "model.hidden_dim=16", "model.context=3",
+         "train.batch_size=4", "data.clips=6"]
+
+
+def _constant_model(frame: torch.Tensor) -> VideoJEPA:
+    """A model whose prediction is always the latent of `frame`."""
+    torch.manual_seed(0)
+    model = VideoJEPA(VideoModelConfig()).eval()
+    with torch.no_grad():
+        target = model.encode(frame[None, None])[0, 0]
+        model.head.weight.zero_()
+        model.head.bias.copy_(target)
+    return model
+
+
+def test_constant_prediction_on_a_constant_clip_is_not_surprised():
+    frame = torch.rand(3, 64, 64)
+    model = _constant_model(frame)
+    still = frame.expand(10, -1, -1, -1)[None]
+    errors = frame_surprise(model, still, context=4)
+    assert np.isnan(errors[0, :4]).all()  # no full context yet
+    np.testing.assert_allclose(errors[0, 4:], 0.0, atol=1e-10)
+    moving = still.clone()
+    moving[0, 7] = 0.0  # one black frame: surprise there, and only there
+    errors = frame_surprise(model, moving, context=4)[0]
+    assert errors[7] > 1e-6 and np.allclose(np.delete(errors[4:], 3), 0.0, atol=1e-10)
+    assert frames_above(errors, 1e-8) == [7]
+
+
+def test_scores_and_metrics_on_hand_computed_values():
+    errors = np.array([[np.nan, 1.0, 3.0], [np.nan, 2.0, 2.0]])
+    np.testing.assert_allclose(clip_scores(errors, "max"), [3.0, 2.0])
+    np.testing.assert_allclose(clip_scores(errors, "mean"), [2.0, 2.0])
+    with pytest.raises(ValueError, match="aggregate"):
+        clip_scores(errors, "median")
+    assert pairwise_accuracy(np.array([1.0, 2.0, 3.0, 4.0]), np.array([2.0, 1.0, 3.0, 5.0])) == pytest.approx(0.625)
+    assert auroc(np.array([0.1, 0.2]), np.array([0.3, 0.4])) == 1.0
+    assert auroc(np.array([0.3, 0.4]), np.array([0.1, 0.2])) == 0.0
+    assert auroc(np.array([0.1, 0.3]), np.array([0.2, 0.3])) == pytest.approx(0.625)  # 2 wins, 1 tie, 1 loss of 4
+
+
+@pytest.mark.parametrize("regularizer", ["vicreg", "sigreg", "ema"])
+def test_objective_trains_with_each_regularizer(regularizer):
+    torch.manual_seed(0)
+    cfg = VideoModelConfig()
+    cfg.encoder.channels, cfg.encoder.latent_dim, cfg.hidden_dim, cfg.context = (4, 4, 4, 4), 8, 16, 3
+    objective = VideoJEPAObjective(VideoJEPA(cfg), VideoLossConfig(regularizer=regularizer))
+    windows = torch.as_tensor(possible_clips(4, seed=0)[:, :4])
+    terms = objective(windows)
+    terms["loss"].backward()
+    grads = [p.grad for p in objective.model.encoder.parameters()]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads)
+    assert (terms["time_var"] > 0) == (regularizer != "ema")  # time variance: only without an EMA target
+    before = [p.detach().clone() for p in objective.target.parameters()] if objective.target is not None else None
+    if before is not None:
+        for p in objective.model.encoder.parameters():
+            p.data.add_(1.0)
+        objective.update_target()
+        moved = [(b - a).abs().max().item() for a, b in zip(before, objective.target.parameters())]
+        assert all(m == pytest.approx(0.01, rel=1e-3) for m in moved)  # (1 - decay) of the way
+    with pytest.raises(ValueError, match="regularizer"):
+        VideoJEPAObjective(VideoJEPA(cfg), VideoLossConfig(regularizer="none"))
+
+
+@pytest.fixture(scope="module")
+def video_run(tmp_path_factory):
+    run = tmp_path_factory.mktemp("video") / "run"
+    main(["train-video", "--out", str(run), "--quiet", "--set", "train.steps=3", "train.minutes=0", *SMALL])
+    return run
+
+
+def test_train_video_writes_a_resumable_run(video_run, capsys):
+    assert json.loads((video_run / "state.json").read_text())["step"] == 3
+    cfg = json.loads((video_run / "config.json").read_text())
+    assert cfg["kind"] == "video_jepa" and cfg["model"]["context"] == 3
+    assert (video_run / "metrics.csv").read_text().startswith("step,")
+    main(["train-video", "--out", str(video_run), "--resume", "--quiet", "--set", "train.steps=5", "train.minutes=0", *SMALL])
+    assert json.loads((video_run / "state.json").read_text())["step"] == 5
+    assert isinstance(load_video_model(video_run, "cpu"), VideoJEPA)
+
+
+def test_surprise_cli_writes_curve_and_names_frames(video_run, tmp_path, capsys):
+    clip = possible_clips(1, seed=0)[0]
+    np.save(tmp_path / "clip.npy", clip.transpose(0, 2, 3, 1))  # (T, H, W, 3) is accepted too
+    main(["surprise", str(tmp_path / "clip.npy"), "--run", str(video_run), "--context", "3", "--threshold", "0", "--quiet"])
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["frames"] == 32 and result["frames_above"] == list(range(3, 32))  # every scored frame is above 0
+    rows = (tmp_path / "clip.surprise.csv").read_text().splitlines()
+    assert rows[0] == "frame,surprise" and len(rows) == 33 and rows[1] == "0,"
+    assert (tmp_path / "clip.surprise.png").stat().st_size > 1000
+
+
+def _error(capsys, argv) -> str:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err and err.startswith("hjepa: error:")
+    return err
+
+
+def test_surprise_cli_errors(video_run, tmp_path, capsys):
+    run = ["--run", str(video_run)]
+    assert "no such file" in _error(capsys, ["surprise", str(tmp_path / "none.npy"), *run])
+    (tmp_path / "junk.npy").write_bytes(b"not a numpy file")
+    assert "cannot read it as a video" in _error(capsys, ["surprise", str(tmp_path / "junk.npy"), *run])
+    (tmp_path / "junk.gif").write_bytes(b"GIF89a broken")
+    assert "cannot read it as a video" in _error(capsys, ["surprise", str(tmp_path / "junk.gif"), *run])
+    np.save(tmp_path / "small.npy", np.zeros((10, 32, 32, 3), np.uint8))
+    assert "reads 64x64 frames" in _error(capsys, ["surprise", str(tmp_path / "small.npy"), *run])
+    np.save(tmp_path / "gray.npy", np.zeros((10, 64, 64), np.uint8))
+    assert "expected frames of shape" in _error(capsys, ["surprise", str(tmp_path / "gray.npy"), *run])
+    np.save(tmp_path / "short.npy", np.zeros((3, 64, 64, 3), np.uint8))
+    assert "needs more than the context" in _error(capsys, ["surprise", str(tmp_path / "short.npy"), *run])
+    np.save(tmp_path / "hot.npy", np.full((10, 64, 64, 3), 2.0, np.float32))
+    assert "in [0, 1]" in _error(capsys, ["surprise", str(tmp_path / "hot.npy"), *run])
+    assert "config.json is missing" in _error(capsys, ["surprise", str(tmp_path / "short.npy"), "--run", str(tmp_path)])
+    (tmp_path / "config.json").write_text(json.dumps({"kind": "two_rooms"}))
+    assert "not a video run config" in _error(capsys, ["surprise", str(tmp_path / "short.npy"), "--run", str(tmp_path)])
