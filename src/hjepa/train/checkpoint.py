@@ -8,6 +8,7 @@ A run directory holds:
 """
 from __future__ import annotations
 
+import csv
 import json
 import os
 from pathlib import Path
@@ -85,3 +86,32 @@ def read_state(run_dir: Path) -> dict | None:
         return json.loads(path.read_text())
     except json.JSONDecodeError as err:
         raise CheckpointError(f"{path} is corrupt: {err}") from None
+
+
+class MetricsLog:
+    """One row of scalars per log step, to TensorBoard (RUN/tb) and to RUN/metrics.csv (appended
+    on resume; the header is written once)."""
+
+    def __init__(self, run_dir: Path):
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.tb = SummaryWriter(str(Path(run_dir) / "tb"))
+        self.csv_path = Path(run_dir) / "metrics.csv"
+        self.csv_file = open(self.csv_path, "a", newline="")
+        self.csv_writer = None
+
+    def write(self, row: dict) -> None:
+        """`row` holds "step" and any scalars."""
+        for k, v in row.items():
+            if k != "step":
+                self.tb.add_scalar(f"train/{k}", v, row["step"])
+        if self.csv_writer is None:
+            self.csv_writer = csv.DictWriter(self.csv_file, fieldnames=list(row))
+            if self.csv_path.stat().st_size == 0:
+                self.csv_writer.writeheader()
+        self.csv_writer.writerow(row)
+        self.csv_file.flush()
+
+    def close(self) -> None:
+        self.tb.close()
+        self.csv_file.close()

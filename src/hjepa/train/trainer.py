@@ -7,7 +7,6 @@ loss, logs to TensorBoard and CSV, and writes atomic checkpoints; `resume=True` 
 """
 from __future__ import annotations
 
-import csv
 import math
 import os
 import time
@@ -28,11 +27,11 @@ from . import checkpoint as ckpt
 
 
 @dataclass
-class TrainConfig:
+class LoopConfig:
+    """What every training loop takes: budgets, optimizer, device, logging cadence."""
     steps: int = 100_000
     minutes: float = 0.0  # wall-clock budget; 0 = no limit
     batch_size: int = 64
-    seq_len: int = 6  # predictor steps per training window (open-loop rollout length)
     lr: float = 1e-3
     weight_decay: float = 1e-4
     warmup_steps: int = 100
@@ -41,6 +40,11 @@ class TrainConfig:
     device: str = "auto"
     log_every: int = 25
     checkpoint_every: int = 500
+
+
+@dataclass
+class TrainConfig(LoopConfig):
+    seq_len: int = 6  # predictor steps per training window (open-loop rollout length)
     holdout_fraction: float = 0.05
 
 
@@ -105,12 +109,7 @@ def train(cfg: RunConfig, run_dir: str | Path, resume: bool = False, progress: b
     if is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
         save_json(cfg, run_dir / "config.json")
-        from torch.utils.tensorboard import SummaryWriter
-
-        writer = SummaryWriter(str(run_dir / "tb"))
-        csv_path = run_dir / "metrics.csv"
-        csv_file = open(csv_path, "a", newline="")
-        csv_writer = None
+        log = ckpt.MetricsLog(run_dir)
     budget_s = cfg.train.minutes * 60.0
     start = time.time()
     bar = tqdm(total=cfg.train.steps, initial=step, desc="train", disable=not (progress and is_main), dynamic_ncols=True)
@@ -142,15 +141,7 @@ def train(cfg: RunConfig, run_dir: str | Path, resume: bool = False, progress: b
             if is_main and (step % cfg.train.log_every == 0 or step == 1):
                 row = {"step": step, "elapsed_s": round(elapsed, 2), "lr": optimizer.param_groups[0]["lr"]}
                 row.update({k: float(v.detach()) for k, v in terms.items()})
-                for k, v in row.items():
-                    if k != "step":
-                        writer.add_scalar(f"train/{k}", v, step)
-                if csv_writer is None:
-                    csv_writer = csv.DictWriter(csv_file, fieldnames=list(row))
-                    if csv_path.stat().st_size == 0:
-                        csv_writer.writeheader()
-                csv_writer.writerow(row)
-                csv_file.flush()
+                log.write(row)
                 bar.set_postfix(loss=f"{row['loss']:.3f}", pred=f"{row['pred']:.3f}", idm=f"{row['idm']:.3f}", std=f"{row['latent_std']:.2f}")
                 low = step > cfg.train.warmup_steps and row["latent_std"] < 0.05 * cfg.loss.target_std
                 # collapsed = tiny on two logs in a row and not recovering (a small init grows out of it)
@@ -181,7 +172,6 @@ def train(cfg: RunConfig, run_dir: str | Path, resume: bool = False, progress: b
             ckpt.write_json(run_dir / "replicas.json", {"fingerprints": prints, "steps": step})
         dist.barrier()
     if is_main:
-        writer.close()
-        csv_file.close()
+        log.close()
         ckpt.write_json(run_dir / "train_summary.json", summary)
     return summary

@@ -11,7 +11,6 @@ train_summary.json. Clips stay in memory as uint8; a batch is B random windows o
 """
 from __future__ import annotations
 
-import csv
 import json
 import time
 import warnings
@@ -28,7 +27,7 @@ from ..utils import pick_device, seed_everything
 from ..world_model.pixel import PixelModelConfig, PixelObjective, PixelPredictor
 from ..world_model.video import VideoJEPA, VideoJEPAObjective, VideoLossConfig, VideoModelConfig
 from . import checkpoint as ckpt
-from .trainer import CollapseWarning, _lr_factor
+from .trainer import CollapseWarning, LoopConfig, _lr_factor
 
 
 @dataclass
@@ -39,18 +38,9 @@ class ClipDataConfig:
 
 
 @dataclass
-class ClipTrainConfig:
+class ClipTrainConfig(LoopConfig):
     minutes: float = 10.0  # wall-clock budget (0: no limit, stop at `steps`)
-    steps: int = 100_000
-    batch_size: int = 32
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    warmup_steps: int = 100
-    grad_clip: float = 1.0
-    seed: int = 0
-    device: str = "auto"
-    log_every: int = 25
-    checkpoint_every: int = 500
+    batch_size: int = 32  # windows of context + 1 frames
 
 
 @dataclass
@@ -96,11 +86,7 @@ def fit(objective: torch.nn.Module, clips: torch.Tensor, window: int, cfg: ClipT
         ckpt.optimizer_from_tensors(optimizer, run_dir / "optimizer.safetensors")
         step, elapsed_before = state["step"], state["elapsed_seconds"]
     rng = np.random.default_rng([cfg.seed, step])
-    from torch.utils.tensorboard import SummaryWriter
-
-    writer = SummaryWriter(str(run_dir / "tb"))
-    csv_path = run_dir / "metrics.csv"
-    csv_file, csv_writer = open(csv_path, "a", newline=""), None
+    log = ckpt.MetricsLog(run_dir)
     budget_s, start, terms, warned = cfg.minutes * 60.0, time.time(), {}, False
     bar = tqdm(total=cfg.steps, initial=step, desc="train", disable=not progress, dynamic_ncols=True)
 
@@ -126,15 +112,7 @@ def fit(objective: torch.nn.Module, clips: torch.Tensor, window: int, cfg: ClipT
             if step % cfg.log_every == 0 or step == 1:
                 row = {"step": step, "elapsed_s": round(elapsed, 2), "lr": optimizer.param_groups[0]["lr"]}
                 row.update({k: float(v.detach()) for k, v in terms.items()})
-                for k, v in row.items():
-                    if k != "step":
-                        writer.add_scalar(f"train/{k}", v, step)
-                if csv_writer is None:
-                    csv_writer = csv.DictWriter(csv_file, fieldnames=list(row))
-                    if csv_path.stat().st_size == 0:
-                        csv_writer.writeheader()
-                csv_writer.writerow(row)
-                csv_file.flush()
+                log.write(row)
                 bar.set_postfix({k: f"{v:.4f}" for k, v in row.items() if k in ("loss", "pred", "latent_std")})
                 if "latent_std" in row and step > 4 * cfg.warmup_steps and row["latent_std"] < 0.01 and not warned:
                     warned = True
@@ -150,8 +128,7 @@ def fit(objective: torch.nn.Module, clips: torch.Tensor, window: int, cfg: ClipT
         raise
     finally:
         bar.close()
-        writer.close()
-        csv_file.close()
+        log.close()
     save()
     summary = {"steps": step, "train_minutes": (elapsed_before + time.time() - start) / 60.0}
     summary.update({k: float(v.detach()) for k, v in terms.items()})
