@@ -130,3 +130,14 @@ def test_surprise_cli_errors(video_run, tmp_path, capsys):
     assert "config.json is missing" in _error(capsys, ["surprise", str(tmp_path / "short.npy"), "--run", str(tmp_path)])
     (tmp_path / "config.json").write_text(json.dumps({"kind": "two_rooms"}))
     assert "not a video run config" in _error(capsys, ["surprise", str(tmp_path / "short.npy"), "--run", str(tmp_path)])
+
+
+def test_physics_pair_cli_writes_a_matched_pair(tmp_path, capsys):
+    main(["physics-pair", "solidity", "--out", str(tmp_path), "--seed", "1"])
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    onset = result["onset"][0]
+    possible = np.load(tmp_path / "solidity_0_possible.npy")
+    impossible = np.load(tmp_path / "solidity_0_impossible.npy")
+    assert possible.shape == impossible.shape == (32, 3, 64, 64) and result["variant"] == ["pass_through"]
+    assert np.array_equal(possible[:onset], impossible[:onset]) and not np.array_equal(possible, impossible)
+    assert (tmp_path / "solidity_0_impossible.gif").stat().st_size > 1000
