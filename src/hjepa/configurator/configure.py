@@ -8,7 +8,7 @@ import torch
 
 from ..actor import PlannerConfig
 from ..config import ConfigError, from_dict
-from ..train.checkpoint import CheckpointError, load_weights
+from ..train.checkpoint import CheckpointError, load_trained_model, load_weights
 from ..train.trainer import RunConfig
 from ..utils import pick_device
 from ..world_model import JEPAWorldModel
@@ -40,13 +40,7 @@ def load_run_config(run_dir: str | Path) -> RunConfig:
 def load_world_model(run_dir: str | Path, device: str = "auto") -> JEPAWorldModel:
     """The trained world model of a run, in eval mode on the chosen device."""
     cfg = load_run_config(run_dir)
-    model = JEPAWorldModel(cfg.model)
-    weights = load_weights(Path(run_dir) / "model.safetensors")
-    own = {k[len("model."):]: v for k, v in weights.items() if k.startswith("model.")}
-    try:
-        model.load_state_dict(own)
-    except RuntimeError as err:
-        raise CheckpointError(f"weights in {run_dir} do not match its config: {err}") from None
+    model = load_trained_model(JEPAWorldModel(cfg.model), run_dir)
     return model.to(pick_device(device)).eval()
 
 

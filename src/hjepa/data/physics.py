@@ -174,9 +174,8 @@ def random_worlds(rng: np.random.Generator, batch: int, cfg: PhysicsConfig) -> W
                  wall_x, rng.uniform(*cfg.wall_height, batch), occ_x, occ_w)
 
 
-def render(states: list[World], cfg: PhysicsConfig, visible: np.ndarray | None = None) -> np.ndarray:
-    """States per frame -> (B, T, 3, S, S) uint8. `visible` (B, T, N) hides balls without
-    removing them from the physics (default: the present ones)."""
+def render(states: list[World], cfg: PhysicsConfig) -> np.ndarray:
+    """States per frame -> (B, T, 3, S, S) uint8, the present balls drawn."""
     s = cfg.size
     centres = np.arange(s, dtype=np.float32) + 0.5
     px, py = centres[None, :], (s - centres)[:, None]  # pixel (row, col) -> (x, y)
@@ -184,13 +183,12 @@ def render(states: list[World], cfg: PhysicsConfig, visible: np.ndarray | None =
     wall = ((np.abs(px - first.wall_x[:, None, None]) <= cfg.wall_width / 2) & (py <= first.wall_h[:, None, None]))
     occluder = np.abs(px - first.occ_x[:, None, None]) <= first.occ_w[:, None, None] / 2  # (B, 1, S)
     frames = []
-    for t, w in enumerate(states):
+    for w in states:
         img = np.zeros((len(w.pos), 3, s, s), np.float32)
         img += wall[:, None] * WALL_COLOUR[None, :, None, None]
-        show = w.present if visible is None else visible[:, t]
         for i in range(w.pos.shape[1]):
             dist = np.sqrt((px - w.pos[:, i, 0, None, None]) ** 2 + (py - w.pos[:, i, 1, None, None]) ** 2)
-            cover = np.clip(w.radius[:, i, None, None] + 0.5 - dist, 0.0, 1.0) * show[:, i, None, None]
+            cover = np.clip(w.radius[:, i, None, None] + 0.5 - dist, 0.0, 1.0) * w.present[:, i, None, None]
             img = img * (1 - cover[:, None]) + PALETTE[w.colour[:, i]][:, :, None, None] * cover[:, None]
         img = np.where(occluder[:, None], OCCLUDER_COLOUR[None, :, None, None], img)
         frames.append(img)
@@ -233,7 +231,7 @@ def _candidates(prop: str, states: list[World], contacts: np.ndarray, cfg: Physi
         ok_t = hid & window
         onset = np.argmax(ok_t, 1)
         # it must come out again later in the possible clip, or nothing would differ
-        reemerges = np.array([(~hid[b, onset[b]:]).any() for b in range(len(onset))])
+        reemerges = (~hid & (frames[None] >= onset[:, None])).any(1)
         return onset, ok_t.any(1) & reemerges
     if prop == "solidity":
         ok_t = contacts[:, :, 0] & window & ~hid
@@ -244,9 +242,27 @@ def _candidates(prop: str, states: list[World], contacts: np.ndarray, cfg: Physi
     return onset, ok_t.any(1)
 
 
+def _over_time(states: list[World]) -> dict[str, np.ndarray]:
+    """Each field of a list of per-frame states, stacked to (B, T, ...)."""
+    return {k: np.stack([getattr(w, k) for w in states], 1) for k in states[0].__dict__}
+
+
 def _at(states: list[World], frame: np.ndarray) -> World:
     """Per scene b, the state at frame[b]."""
-    return World(**{k: np.stack([getattr(states[t], k)[b] for b, t in enumerate(frame)]) for k in states[0].__dict__})
+    return World(**{k: v[np.arange(len(frame)), frame] for k, v in _over_time(states).items()})
+
+
+def _splice(before: list[World], after: list[World], start: np.ndarray) -> list[World]:
+    """Per scene b: frames < start[b] from `before`, then `after` from its frame 0 on."""
+    b_fields, a_fields = _over_time(before), _over_time(after)
+    t = np.arange(len(before))[None]
+    source = np.clip(t - start[:, None], 0, len(after) - 1)  # (B, T) frame of `after` to use
+    spliced = {}
+    for k, v in b_fields.items():
+        extra = (1,) * (v.ndim - 2)
+        a = np.take_along_axis(a_fields[k], source.reshape(source.shape + extra), 1)
+        spliced[k] = np.where((t >= start[:, None]).reshape(source.shape + extra), a, v)
+    return [World(**{k: v[:, i] for k, v in spliced.items()}) for i in range(len(before))]
 
 
 def _violate(prop: str, w: World, rng: np.random.Generator, cfg: PhysicsConfig) -> tuple[World, np.ndarray, np.ndarray]:
@@ -323,15 +339,9 @@ def violation_pairs(prop: str, n: int, seed: int, cfg: PhysicsConfig = PhysicsCo
         keep = np.flatnonzero(ok)[: n - have]
         if len(keep) == 0:
             continue
-        # Assemble per scene: the possible states before the branch, the altered run after it.
-        spliced = []
-        for t in range(cfg.frames):
-            rows = []
-            for b in keep:
-                k = t - start_at[b]
-                rows.append(states[t].take(b) if k < 0 else tail_states[k].take(b))
-            spliced.append(World(**{f: np.stack([getattr(r, f) for r in rows]) for f in states[0].__dict__}))
-        pos_clips, imp_clips = render([s.take(keep) for s in states], cfg), render(spliced, cfg)
+        before = [w.take(keep) for w in states]
+        spliced = _splice(before, [w.take(keep) for w in tail_states], start_at[keep])
+        pos_clips, imp_clips = render(before, cfg), render(spliced, cfg)
         differs = (pos_clips != imp_clips).reshape(len(keep), -1).any(1)  # e.g. a ball that stays hidden
         possible.append(pos_clips[differs])
         impossible.append(imp_clips[differs])

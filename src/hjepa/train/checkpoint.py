@@ -47,6 +47,18 @@ def load_weights(path: Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"{path} cannot be read (corrupt or truncated): {err}") from None
 
 
+def load_trained_model(model: torch.nn.Module, run_dir: Path) -> torch.nn.Module:
+    """Fill `model` with the `model.*` weights of RUN/model.safetensors (a training objective's
+    state dict, which also holds loss heads and targets); a mismatch is a CheckpointError."""
+    weights = load_weights(Path(run_dir) / "model.safetensors")
+    own = {k[len("model."):]: v for k, v in weights.items() if k.startswith("model.")}
+    try:
+        model.load_state_dict(own)
+    except RuntimeError as err:
+        raise CheckpointError(f"weights in {run_dir} do not match its config: {err}") from None
+    return model
+
+
 def optimizer_to_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     state = optimizer.state_dict()
     tensors = {}

@@ -172,11 +172,5 @@ def load_video_model(run_dir: str | Path, device: str = "auto"):
         cfg = from_dict(cfg_cls, raw)
     except (json.JSONDecodeError, ConfigError, KeyError) as err:
         raise ckpt.CheckpointError(f"{path} is not a video run config ({err}); train one with `hjepa train-video`") from None
-    model = model_cls(cfg.model)
-    weights = ckpt.load_weights(Path(run_dir) / "model.safetensors")
-    own = {k[len("model."):]: v for k, v in weights.items() if k.startswith("model.")}
-    try:
-        model.load_state_dict(own)
-    except RuntimeError as err:
-        raise ckpt.CheckpointError(f"weights in {run_dir} do not match its config: {err}") from None
+    model = ckpt.load_trained_model(model_cls(cfg.model), run_dir)
     return model.to(pick_device(device)).eval()

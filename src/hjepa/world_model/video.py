@@ -60,6 +60,12 @@ def frames_to_float(clips: torch.Tensor) -> torch.Tensor:
     return clips.float() / 255.0 if clips.dtype == torch.uint8 else clips.float()
 
 
+def encode_clips(encoder: nn.Module, clips: torch.Tensor) -> torch.Tensor:
+    """(B, T, C, H, W) frames -> (B, T, D), one encoder call on all B * T frames."""
+    b, t = clips.shape[:2]
+    return encoder(frames_to_float(clips).flatten(0, 1)).reshape(b, t, -1)
+
+
 class VideoJEPA(nn.Module):
     """Encoder + context predictor. Methods read like the math: encode, predict, frame_errors."""
 
@@ -77,8 +83,7 @@ class VideoJEPA(nn.Module):
 
     def encode(self, clips: torch.Tensor) -> torch.Tensor:
         """(B, T, C, H, W) frames -> (B, T, D) latents."""
-        b, t = clips.shape[:2]
-        return self.encoder(frames_to_float(clips).flatten(0, 1)).reshape(b, t, -1)
+        return encode_clips(self.encoder, clips)
 
     def predict(self, z: torch.Tensor) -> torch.Tensor:
         """(B, K, D) latents -> (B, K, D): entry k predicts the latent after z[:, k] from z[:, :k+1]."""
@@ -122,8 +127,7 @@ class VideoJEPAObjective(nn.Module):
         z = self.model.encode(windows)  # (B, L, D)
         if self.target is not None:
             with torch.no_grad():
-                b, t = windows.shape[:2]
-                targets = self.target(frames_to_float(windows).flatten(0, 1)).reshape(b, t, -1)
+                targets = encode_clips(self.target, windows)
         else:
             targets = z
         predicted = self.model.predict(z[:, :-1])
