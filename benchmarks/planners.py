@@ -40,7 +40,7 @@ from hjepa.train.value import fit_value
 
 VARIANTS = {"cem+value": {"name": "cem", "terminal_value": True}, "astar0": {"name": "astar", "heuristic": "zero"}}
 
-COLUMNS = ("planner", "tasks", "success_rate", "sec_per_episode", "mean_planner_iterations", "forbidden_steps", "guardrail_stops")
+COLUMNS = ("planner", "tasks", "success_rate", "sec_per_episode", "mean_planner_iterations", "planner_iterations_per_episode", "forbidden_steps", "guardrail_stops")
 
 
 def run_probe(run: str, model):
@@ -130,6 +130,15 @@ def main() -> None:
     print("  ".join(f"{c:>23}" for c in COLUMNS))
     for line in lines:
         print("  ".join(f"{round(line[c], 3) if isinstance(line[c], float) else line[c]:>23}" for c in COLUMNS))
+    if args.anytime:  # does compute follow difficulty? easy / hard, per replan and per task
+        by_kind = {(line["planner"], line["tasks"]): line for line in lines}
+        for name in configs:
+            easy, hard = by_kind[name, "easy"], by_kind[name, "hard"]
+            ratio = lambda key: easy[key] / hard[key] if hard[key] else None
+            print(json.dumps({"benchmark": "anytime", "planner": name, "tolerance": args.anytime,
+                              "easy_over_hard_per_replan": ratio("mean_planner_iterations"),
+                              "easy_over_hard_per_episode": ratio("planner_iterations_per_episode"),
+                              "success_hard": hard["success_rate"], "success_easy": easy["success_rate"]}))
 
 
 if __name__ == "__main__":

@@ -41,6 +41,24 @@ def test_speed_share_keeps_single_steps_but_spreads_multi_step_pushes():
         _random_walk_actions(np.random.default_rng(0), heading, CollectConfig(speed_share=1.5))
 
 
+def test_hold_steps_repeats_each_draw_and_keeps_single_steps():
+    from hjepa.data.collect import _random_walk_actions
+
+    heading = np.zeros(2000)
+    iid = _random_walk_actions(np.random.default_rng(0), heading, CollectConfig(length=66))
+    held = _random_walk_actions(np.random.default_rng(0), heading, CollectConfig(length=66, hold_steps=4))
+    assert held.shape == iid.shape == (2000, 66, 2)
+    runs = held[:, :64].reshape(2000, 16, 4, 2)
+    assert np.array_equal(runs, np.repeat(runs[:, :, :1], 4, axis=2))  # each draw held 4 steps
+    assert not np.array_equal(held[:, 0], held[:, 4])  # and a new draw after them
+    step = np.linalg.norm(held, axis=-1)
+    assert abs(step.mean() - 1.0) < 0.05 and abs(step.std() - 0.4) < 0.06  # same single steps
+    push = {name: np.linalg.norm(a[:, :64], axis=-1).reshape(2000, 16, 4).sum(-1) for name, a in (("iid", iid), ("held", held))}
+    assert (push["held"] > 6).mean() > 5 * (push["iid"] > 6).mean()
+    with pytest.raises(ValueError, match="hold_steps"):
+        CollectConfig(hold_steps=0)
+
+
 def test_corrupt_file_is_a_clear_error(tmp_path):
     collect_random_walks(CollectConfig(num_trajectories=4, length=5), progress=False).save(tmp_path)
     raw = bytearray((tmp_path / "actions.npy").read_bytes())

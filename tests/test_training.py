@@ -119,3 +119,33 @@ def test_frameskip_model_steps_once_per_k_actions(tiny_dataset_dir, tmp_path):
     agent.reset()
     obs = np.zeros((2, 65, 65), np.float32)
     assert agent.act(obs, obs).shape == (2,)
+
+
+def test_latent_windows_line_up_with_their_actions():
+    from hjepa.train.refit import sample_latent_windows
+
+    frames = torch.arange(17.0)  # trajectory t's frame f has latent 100 t + f, action 100 t + f
+    latents = (100 * torch.arange(3.0)[:, None] + frames)[..., None]  # (3, 17, 1)
+    actions = latents[:, :16].expand(-1, -1, 2)  # (3, 16, 2)
+    z, a = sample_latent_windows(latents, actions, 50, seq_len=3, frameskip=4, generator=torch.Generator().manual_seed(0))
+    assert z.shape == (50, 4, 1) and a.shape == (50, 12, 2)
+    start = z[:, 0, 0]
+    assert torch.equal(z[:, :, 0], start[:, None] + 4 * torch.arange(4.0))  # every k-th frame
+    assert torch.equal(a[:, :, 0], start[:, None] + torch.arange(12.0))  # the actions between them, from the same start
+    assert int(start.remainder(100).max()) <= 4 and len(set((start // 100).tolist())) == 3
+
+
+def test_refit_changes_only_the_predictor_and_lowers_its_holdout_error(tiny_dataset_dir, tmp_path):
+    from hjepa.train.refit import RefitConfig, refit_predictor
+
+    run = tmp_path / "run"
+    train(_cfg(tiny_dataset_dir, 3), run, progress=False)
+    before = load_weights(run / "model.safetensors")
+    summary = refit_predictor(run, RefitConfig(minutes=0, steps=80, batch_size=64, seq_len=3, lr=1e-3), progress=False)
+    after = load_weights(run / "model.safetensors")
+    assert summary["steps"] == 80 and summary["holdout_pred_after"] < summary["holdout_pred_before"]
+    assert set(after) == set(before)
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed and all(k.startswith("model.predictor.") for k in changed)
+    assert json.loads((run / "refit.json").read_text())["summary"]["steps"] == 80
+    Agent.load(run)  # still a loadable run

@@ -1,4 +1,4 @@
-"""Command line: hjepa collect | train | eval | fit-value | demo | train-video | physics-pair | surprise."""
+"""Command line: hjepa collect | train | refit-predictor | eval | fit-value | demo | train-video | physics-pair | surprise."""
 from __future__ import annotations
 
 import argparse
@@ -106,6 +106,15 @@ def cmd_fit_value(args) -> dict:
 
     cfg = apply_overrides(ValueConfig(steps=args.steps), args.set or [])
     summary = fit_value(args.run, cfg, progress=not args.quiet)
+    print(json.dumps({"run": args.run, **summary}))
+    return summary
+
+
+def cmd_refit_predictor(args) -> dict:
+    from .train.refit import RefitConfig, refit_predictor
+
+    cfg = apply_overrides(RefitConfig(minutes=args.minutes), args.set or [])
+    summary = refit_predictor(args.run, cfg, progress=not args.quiet)
     print(json.dumps({"run": args.run, **summary}))
     return summary
 
@@ -249,6 +258,13 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="overrides, e.g. expectile=0.1 critic.hidden_dim=128")
     v.add_argument("--quiet", action="store_true")
     v.set_defaults(func=cmd_fit_value)
+
+    r = sub.add_parser("refit-predictor", help="refit a trained run's predictor on cached latents (encoder frozen, big batches)")
+    r.add_argument("run")
+    r.add_argument("--minutes", type=float, default=3.0, help="wall-clock budget, encoding the dataset included")
+    r.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="overrides, e.g. batch_size=256 lr=1e-4")
+    r.add_argument("--quiet", action="store_true")
+    r.set_defaults(func=cmd_refit_predictor)
 
     d = sub.add_parser("demo", help="collect, train, plan and report in a few minutes")
     d.add_argument("--out", default="demo_run")

@@ -4,8 +4,12 @@ Each trajectory keeps one heading; every step turns it by von Mises noise and mo
 drawn from N(1.0, 0.4) clipped to [0.2, 1.8]. `speed_share` of that variance can be drawn once
 per trajectory instead of per step (same distribution of single steps, but some trajectories
 run consistently fast): then the data also holds the long multi-step pushes into walls that
-a planner holding one action for several steps asks the model about. A share of trajectories (`door_fraction`) starts
-aimed at the door, so that about a third of them pass from one room to the other.
+a planner holding one action for several steps asks the model about. `hold_steps` > 1 draws
+the turn and the length once per run of that many steps (again the same single-step
+distribution): the data then holds the constant actions a planner sends when it holds each
+decision for `action_repeat` steps, and their longer pushes. A share of trajectories
+(`door_fraction`) starts aimed at the door, so that about a third of them pass from one room
+to the other.
 """
 from __future__ import annotations
 
@@ -30,6 +34,7 @@ class CollectConfig:
     step_min: float = 0.2
     step_max: float = 1.8
     speed_share: float = 0.0  # share of the step-length variance drawn per trajectory (0: every step independent)
+    hold_steps: int = 1  # consecutive steps that share one draw of turn and length (1: every step its own)
     door_fraction: float = 0.4  # share of trajectories whose heading aims at the door
     fixed_layout: tuple[int, int] | None = None
     chunk: int = 500  # trajectories generated at once (memory bound)
@@ -39,17 +44,20 @@ class CollectConfig:
             raise ConfigError("num_trajectories and length must be positive")
         if not 0.0 <= self.speed_share <= 1.0:
             raise ConfigError(f"speed_share must be in [0, 1], got {self.speed_share}")
+        if self.hold_steps < 1:
+            raise ConfigError(f"hold_steps must be >= 1, got {self.hold_steps}")
 
 
 def _random_walk_actions(rng: np.random.Generator, heading: np.ndarray, cfg: CollectConfig) -> np.ndarray:
-    """(B, T, 2) displacements around a per-trajectory heading."""
-    b = len(heading)
-    angle = heading[:, None] + rng.vonmises(0.0, cfg.heading_concentration, size=(b, cfg.length))
-    step = rng.normal(cfg.step_mean, cfg.step_std * np.sqrt(1 - cfg.speed_share), size=(b, cfg.length))
+    """(B, T, 2) displacements around a per-trajectory heading, each draw held `hold_steps` steps."""
+    b, draws = len(heading), -(-cfg.length // cfg.hold_steps)
+    angle = heading[:, None] + rng.vonmises(0.0, cfg.heading_concentration, size=(b, draws))
+    step = rng.normal(cfg.step_mean, cfg.step_std * np.sqrt(1 - cfg.speed_share), size=(b, draws))
     if cfg.speed_share > 0:
         step = step + rng.normal(0.0, cfg.step_std * np.sqrt(cfg.speed_share), size=(b, 1))
     step = np.clip(step, cfg.step_min, cfg.step_max)
-    return np.stack([step * np.cos(angle), step * np.sin(angle)], axis=-1).astype(np.float32)
+    actions = np.stack([step * np.cos(angle), step * np.sin(angle)], axis=-1).astype(np.float32)
+    return np.repeat(actions, cfg.hold_steps, axis=1)[:, : cfg.length]
 
 
 def collect_random_walks(cfg: CollectConfig, progress: bool = True) -> TrajectoryDataset:

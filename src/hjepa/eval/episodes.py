@@ -63,7 +63,8 @@ def evaluate(agent, episodes: int, seed: int = 0, record: int = 0, progress: boo
         "mean_steps_success": float(np.mean([r.steps for r in records if r.success])) if success.any() else None,
         "sec_per_episode": float(np.mean([r.seconds for r in records])),
         "mean_final_distance": float(np.mean([r.final_distance for r in records])),
-        "mean_planner_iterations": float(np.mean([i for r in records for i in r.planner_iterations] or [0])),
+        "mean_planner_iterations": float(np.mean([i for r in records for i in r.planner_iterations] or [0])),  # per replan
+        "planner_iterations_per_episode": float(np.mean([sum(r.planner_iterations) for r in records])),  # a task's compute
         "forbidden_steps": int(sum(r.forbidden_steps for r in records)),
         "guardrail_stops": int(sum(r.guardrail_stops for r in records)),
     }

@@ -45,13 +45,13 @@ def expectile_loss(prediction: torch.Tensor, target: torch.Tensor, tau: float) -
 
 
 @torch.no_grad()
-def encode_trajectories(model, dataset: TrajectoryDataset, batch: int = 64) -> torch.Tensor:
-    """Latents of every k-th frame: (N, T/k + 1, D), k = the model's frameskip."""
+def encode_trajectories(model, dataset: TrajectoryDataset, frame_stride: int | None = None, batch: int = 64) -> torch.Tensor:
+    """Latents of every `frame_stride`-th frame (default: the model's frameskip k): (N, T/stride + 1, D)."""
     device = next(model.parameters()).device
-    k = model.frameskip
+    stride = frame_stride or model.frameskip
     chunks = []
     for i in range(0, dataset.num_trajectories, batch):
-        obs = torch.from_numpy(dataset.observations[i:i + batch, ::k]).to(device).float() / 255
+        obs = torch.from_numpy(dataset.observations[i:i + batch, ::stride]).to(device).float() / 255
         chunks.append(model.encode(obs).cpu())
     return torch.cat(chunks)
 
