@@ -141,6 +141,11 @@ def test_refit_changes_only_the_predictor_and_lowers_its_holdout_error(tiny_data
     run = tmp_path / "run"
     train(_cfg(tiny_dataset_dir, 3), run, progress=False)
     before = load_weights(run / "model.safetensors")
+    from hjepa.config import ConfigError
+
+    with pytest.raises(ConfigError, match="seq_len=10"):  # 40-step windows in 16-step trajectories
+        refit_predictor(run, RefitConfig(minutes=0, steps=5, seq_len=10), progress=False)
+    assert not (run / "refit.json").exists()
     summary = refit_predictor(run, RefitConfig(minutes=0, steps=80, batch_size=64, seq_len=3, lr=1e-3), progress=False)
     after = load_weights(run / "model.safetensors")
     assert summary["steps"] == 80 and summary["holdout_pred_after"] < summary["holdout_pred_before"]

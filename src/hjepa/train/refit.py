@@ -23,9 +23,11 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from ..config import ConfigError
 from ..configurator import load_run_config, load_world_model
 from ..data.dataset import TrajectoryDataset
 from ..utils import seed_everything
+from ..world_model.objective import latent_prediction_error
 from . import checkpoint as ckpt
 from .value import encode_trajectories
 
@@ -39,6 +41,10 @@ class RefitConfig:
     lr: float = 3e-4
     weight_decay: float = 1e-4
     seed: int = 0
+
+    def __post_init__(self):
+        if self.batch_size < 1 or self.seq_len < 1:
+            raise ConfigError(f"batch_size and seq_len must be positive, got {self.batch_size} and {self.seq_len}")
 
 
 def sample_latent_windows(latents: torch.Tensor, actions: torch.Tensor, n: int, seq_len: int, frameskip: int,
@@ -54,12 +60,6 @@ def sample_latent_windows(latents: torch.Tensor, actions: torch.Tensor, n: int, 
     return latents[traj[:, None], latent_idx], actions[traj[:, None], action_idx]
 
 
-def prediction_error(model, latents: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-    """The JEPA's prediction term: sum over latent dims, mean over windows and steps."""
-    predicted = model.rollout(latents[:, 0], actions)
-    return (predicted - latents[:, 1:]).pow(2).sum(-1).mean()
-
-
 def refit_predictor(run_dir: str | Path, cfg: RefitConfig = RefitConfig(), progress: bool = True) -> dict:
     """Fit the run's predictor on its training split's latents; rewrite it in model.safetensors."""
     start_time = time.time()
@@ -71,7 +71,7 @@ def refit_predictor(run_dir: str | Path, cfg: RefitConfig = RefitConfig(), progr
     train_set, holdout = TrajectoryDataset.load(run_cfg.data, verify_checksums=False).split(
         run_cfg.train.holdout_fraction, seed=run_cfg.train.seed)
     if train_set.length < cfg.seq_len * k + 1:
-        raise ValueError(f"windows of {cfg.seq_len} predictor steps need trajectories longer than {cfg.seq_len * k} steps")
+        raise ConfigError(f"seq_len={cfg.seq_len}: windows of {cfg.seq_len} predictor steps need trajectories longer than {cfg.seq_len * k} steps")
     latents = encode_trajectories(model, train_set, frame_stride=1).to(device)  # (N, T+1, D)
     actions = torch.from_numpy(train_set.actions).to(device)
     generator = torch.Generator().manual_seed(cfg.seed)
@@ -79,7 +79,7 @@ def refit_predictor(run_dir: str | Path, cfg: RefitConfig = RefitConfig(), progr
                                  torch.from_numpy(holdout.actions).to(device), 2048, cfg.seq_len, k,
                                  torch.Generator().manual_seed(cfg.seed + 1))
     with torch.no_grad():
-        holdout_before = float(prediction_error(model, *held))
+        holdout_before = float(latent_prediction_error(model, *held))
 
     optimizer = torch.optim.AdamW(model.predictor.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     model.predictor.train()
@@ -88,7 +88,7 @@ def refit_predictor(run_dir: str | Path, cfg: RefitConfig = RefitConfig(), progr
     step, loss = 0, torch.zeros(())
     while step < cfg.steps and (budget_s <= 0 or time.time() - start_time < budget_s):
         window = sample_latent_windows(latents, actions, cfg.batch_size, cfg.seq_len, k, generator)
-        loss = prediction_error(model, *window)
+        loss = latent_prediction_error(model, *window)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -99,7 +99,7 @@ def refit_predictor(run_dir: str | Path, cfg: RefitConfig = RefitConfig(), progr
     bar.close()
     model.eval()
     with torch.no_grad():
-        holdout_after = float(prediction_error(model, *held))
+        holdout_after = float(latent_prediction_error(model, *held))
 
     weights = ckpt.load_weights(run_dir / "model.safetensors")  # the JEPA objective's tensors
     for name, value in model.predictor.state_dict().items():

@@ -35,6 +35,13 @@ class LossConfig:
     idm_hidden: int = 128
 
 
+def latent_prediction_error(model: JEPAWorldModel, latents: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    """Roll out from latents[:, 0] through (B, T * k, A) actions and compare with latents[:, 1:]
+    (B, T, D): squared distance summed over latent dims, mean over windows and steps."""
+    predicted = model.rollout(latents[:, 0], actions)
+    return (predicted - latents[:, 1:]).pow(2).sum(-1).mean()
+
+
 class JEPAObjective(nn.Module):
     """Holds the world model and the inverse-dynamics head; forward(batch) -> loss terms."""
 
@@ -49,11 +56,10 @@ class JEPAObjective(nn.Module):
         """observations (B, T + 1, C, H, W) every k-th frame, actions (B, T * k, A) -> loss terms."""
         cfg, k = self.cfg, self.model.frameskip
         z = self.model.encode(observations)  # (B, T+1, D)
-        predicted = self.model.rollout(z[:, 0], actions)  # (B, T, D)
         mean_action = actions.reshape(actions.shape[0], -1, k, actions.shape[-1]).mean(2)  # (B, T, A)
         flat = z.reshape(-1, z.shape[-1])
         terms = {
-            "pred": (predicted - z[:, 1:]).pow(2).sum(-1).mean(),
+            "pred": latent_prediction_error(self.model, z, actions),
             "var": vicreg_variance(flat, cfg.target_std),
             "cov": vicreg_covariance(flat),
             "temporal": (z[:, 1:] - z[:, :-1]).pow(2).sum(-1).mean(),
