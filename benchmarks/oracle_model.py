@@ -19,6 +19,7 @@ from hjepa.agent import Agent
 from hjepa.configurator import planner_for
 from hjepa.envs import two_rooms as tr
 from hjepa.eval import evaluate
+from hjepa.memory import ShortTermMemory
 
 
 class OracleWorldModel(torch.nn.Module):
@@ -71,7 +72,8 @@ def main():
     args = p.parse_args()
     overrides = {k: json.loads(v) if v[:1] in "-0123456789[tf" else v for k, v in (s.split("=", 1) for s in args.set)}
     model = OracleWorldModel()
-    agent = Agent(model, make_planner(model, planner_for("two_rooms", **overrides)))
+    memory = ShortTermMemory()  # read by the planner's revisit cost
+    agent = Agent(model, make_planner(model, planner_for("two_rooms", **overrides), memory=memory), memory=memory)
     summary, _ = evaluate(agent, args.episodes, seed=args.seed, progress=False)
     print(json.dumps(dict(summary, model="oracle", overrides=args.set)))
 

@@ -2,8 +2,10 @@
 
     python benchmarks/two_rooms.py --train-minutes 20 --episodes 200 --seed 0 --out bench_out
 
-The training budget covers both phases: the JEPA (train-minutes - refit-minutes), then the
-predictor refit on cached latents (`hjepa refit-predictor`, refit-minutes; 0 skips it).
+The training budget covers three phases: the JEPA (train-minutes - explore-minutes -
+refit-minutes); the agent collecting its own reward-free data by planning toward random goal
+images (`hjepa explore`, explore-minutes; 0 skips it); the predictor refit on cached latents of
+both datasets (`hjepa refit-predictor --extra-data`, refit-minutes; 0 skips it).
 
 Leaves the dataset in OUT/data and the trained run in OUT/run (loadable by hjepa.Agent.load).
 Extra training overrides: --set loss.idm=0 ...; planner overrides: --planner-set horizon=10 ...
@@ -26,6 +28,7 @@ def main() -> None:
     p.add_argument("--episodes", type=int, default=200)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--explore-minutes", type=float, default=3.0, help="part of the budget for the agent's own data")
     p.add_argument("--refit-minutes", type=float, default=3.0, help="part of the budget for the predictor refit")
     p.add_argument("--trajectories", type=int, default=2000)
     p.add_argument("--planner", choices=list(PLANNER_NAMES), help="default: the task's tuned planner")
@@ -34,8 +37,8 @@ def main() -> None:
     p.add_argument("--planner-set", nargs="*", default=[], help="planner overrides")
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args()
-    if not 0 <= args.refit_minutes < args.train_minutes:
-        p.error("--refit-minutes must be at least 0 and less than --train-minutes")
+    if min(args.refit_minutes, args.explore_minutes) < 0 or args.refit_minutes + args.explore_minutes >= args.train_minutes:
+        p.error("--explore-minutes and --refit-minutes must be at least 0 and leave part of --train-minutes to the JEPA")
     quiet = ["--quiet"] if args.quiet else []
     data, run_dir = args.out / "data", args.out / "run"
     t0 = time.time()
@@ -43,15 +46,20 @@ def main() -> None:
         run(["collect", "--out", str(data), "--trajectories", str(args.trajectories), "--seed", str(args.seed),
              "--set", *args.collect_set] + quiet)
     collect_s = time.time() - t0
-    jepa_minutes = args.train_minutes - args.refit_minutes
+    jepa_minutes = args.train_minutes - args.explore_minutes - args.refit_minutes
     train_args = ["train", "--data", str(data), "--out", str(run_dir), "--minutes", str(jepa_minutes),
                   "--set", f"train.seed={args.seed}", *args.set] + quiet
     if (run_dir / "state.json").exists():
         train_args.append("--resume")
     summary = run(train_args)
-    refit_record = run_dir / "refit.json"
-    if args.refit_minutes > 0 and not refit_record.exists():  # a re-run of the benchmark does not refit twice
-        run(["refit-predictor", str(run_dir), "--minutes", str(args.refit_minutes)] + quiet)
+    refit_record, explored = run_dir / "refit.json", args.out / "explored"
+    if args.explore_minutes > 0 and not refit_record.exists():  # a re-run of the benchmark does not explore or refit twice
+        run(["explore", str(run_dir), "--out", str(explored), "--minutes", str(args.explore_minutes),
+             "--episodes", "100000"] + quiet)
+    explore = json.loads((explored / "meta.json").read_text()) if (explored / "meta.json").exists() else {"seconds": 0.0, "steps": 0}
+    if args.refit_minutes > 0 and not refit_record.exists():
+        extra = ["--extra-data", str(explored)] if (explored / "meta.json").exists() else []
+        run(["refit-predictor", str(run_dir), "--minutes", str(args.refit_minutes), *extra] + quiet)
     refit = json.loads(refit_record.read_text())["summary"] if refit_record.exists() else {"minutes": 0.0, "steps": 0}
     planner = ["--planner", args.planner] if args.planner else []
     result = run(["eval", str(run_dir), "--episodes", str(args.episodes), *planner, "--seed", str(args.seed),
@@ -60,8 +68,9 @@ def main() -> None:
         "benchmark": "two_rooms",
         "success_rate": result["success_rate"],
         "sec_per_episode": round(result["sec_per_episode"], 3),
-        "train_minutes": round(summary["train_minutes"] + refit["minutes"], 2),
+        "train_minutes": round(summary["train_minutes"] + explore["seconds"] / 60 + refit["minutes"], 2),
         "train_steps": summary["steps"],
+        "explore_steps": explore["steps"],
         "refit_steps": refit["steps"],
         "episodes": result["episodes"],
         "planner": result["planner"],

@@ -19,6 +19,15 @@ def test_end_to_end_smoke(tmp_path, capsys):
     assert result["sec_per_episode"] > 0 and "probe_r2" in result and "4" in result["rollout_error"]  # frameskip 4: errors every 4 steps
     assert gif.stat().st_size > 1000 and (run / "probe.safetensors").exists()
     assert (run / "metrics.csv").exists() and any((run / "tb").iterdir())
+    # The agent collects its own data, then the predictor is refit on both datasets.
+    main(["explore", str(run), "--out", str(tmp_path / "x"), "--episodes", "1", "--quiet", "--set", "chunk_length=16",
+          "--planner-set", "num_samples=32", "iterations=2", "warm_iterations=1"])
+    explored = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert explored["episodes"] == 1 and explored["trajectories"] == explored["steps"] // 16 and explored["length"] == 16
+    main(["refit-predictor", str(run), "--minutes", "0", "--extra-data", str(tmp_path / "x"), "--quiet",
+          "--set", "steps=3", "seq_len=2", "batch_size=16"])
+    refit = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert refit["steps"] == 3 and refit["extra_trajectories"] == explored["trajectories"]
 
 
 def _error(capsys, argv) -> str:

@@ -110,3 +110,38 @@ def test_window_sampler_frame_stride_keeps_every_kth_frame():
     assert bool((gap <= budget + 1e-4).all())
     with pytest.raises(ValueError, match="strides"):
         WindowSampler(ds, steps=6, frame_stride=4)
+
+
+class _MostlyRight:
+    """A scripted agent: 1.5 px per step to the right, a step up-left every 7th (it meets walls)."""
+
+    def reset(self):
+        self.calls = 0
+
+    def act(self, obs, goal_obs):
+        self.calls += 1
+        return np.float32([1.5, 0.3]) if self.calls % 7 else np.float32([-1.0, 1.0])
+
+
+def test_explore_chunks_are_the_agents_own_transitions():
+    from hjepa.data.explore import ExploreConfig, chunk_indices, collect_with_agent
+    from hjepa.envs import TwoRooms
+    from hjepa.envs.two_rooms import TwoRoomsPhysics
+
+    assert chunk_indices(35, 16).tolist() == [list(range(17)), list(range(16, 33))]  # the 3-action tail is dropped
+    cfg = ExploreConfig(episodes=3, chunk_length=16, seed=5)
+    data = collect_with_agent(_MostlyRight(), cfg, env=TwoRooms(max_steps=40), progress=False)
+    assert data.meta["episodes"] == 3 and data.meta["steps"] == 120 and data.meta["agent_success_rate"] == 0
+    assert data.length == 16 and data.num_trajectories == 3 * 2  # 40 steps: two chunks of 16, the tail of 8 dropped
+    assert np.allclose(data.actions[0, :6, 0], [1.5] * 6) and np.allclose(data.actions[0, 6], [-1.0, 1.0])
+    # Every stored transition is the environment's physics applied to the stored action, in the stored layout.
+    wall, door = data.layouts[:, 0:1].repeat(16, 1).ravel(), data.layouts[:, 1:2].repeat(16, 1).ravel()
+    moved = TwoRoomsPhysics.step(data.states[:, :-1].reshape(-1, 2), data.actions.reshape(-1, 2), wall, door)
+    assert np.allclose(moved, data.states[:, 1:].reshape(-1, 2), atol=1e-5)
+    frames = TwoRoomsPhysics.render(data.states[:, -1], data.layouts[:, 0], data.layouts[:, 1])
+    assert np.abs(data.observations[:, -1] / 255.0 - frames).max() <= 0.5 / 255 + 1e-6
+    assert np.array_equal(data.observations[0, -1], data.observations[1, 0])  # chunks of one episode share the boundary frame
+    pushed = (np.abs(data.states[:, 1:, 0] - data.states[:, :-1, 0]) < 1.4) & (data.actions[..., 0] == 1.5)
+    assert pushed.any()  # it did push into a wall, which is what exploring is for
+    with pytest.raises(Exception, match="no episode lasted"):
+        collect_with_agent(_MostlyRight(), ExploreConfig(episodes=1, chunk_length=64), env=TwoRooms(max_steps=40), progress=False)

@@ -128,3 +128,44 @@ def test_convergence_tolerance_stops_early():
     cfg = PlannerConfig(name="cem", horizon=4, action_repeat=1, iterations=50, tolerance=1e-3, seed=0)
     plan = make_planner(AdditiveWorld(), cfg).plan(torch.zeros(2), torch.tensor([3.0, 3.0]))
     assert plan.iterations < 50
+
+
+class ScaledWorld(AdditiveWorld):
+    """z' = z + 3 a: a move of length 1 is 3 latent units."""
+
+    def rollout(self, z0, actions):
+        return z0[:, None, :] + 3 * actions.cumsum(dim=1)
+
+
+def test_revisit_cost_is_in_unit_moves_and_counts_remembered_states():
+    from hjepa.cost import RevisitCost, latent_per_unit_move
+    from hjepa.memory import ShortTermMemory
+
+    assert latent_per_unit_move(ScaledWorld(), torch.zeros(2)) == pytest.approx(3.0)
+    memory = ShortTermMemory()
+    cost = RevisitCost(GoalDistanceCost.final_step(1), memory, ScaledWorld(), weight=2.0, radius=1.0)
+    z = torch.tensor([[[0.0, 0.0]], [[3.0, 0.0]], [[30.0, 0.0]]])  # final states 0, 1 and 10 unit moves from the origin
+    goal = torch.zeros(2)
+    assert torch.equal(cost(z, goal), torch.tensor([0.0, 3.0, 30.0]))  # nothing remembered yet: the task cost alone
+    for _ in range(4):
+        memory.remember_state(torch.zeros(2))
+    expected = 2.0 * 3.0 * 4 * torch.exp(torch.tensor([0.0, -0.5, -50.0]))  # weight x scale x count x gaussian
+    assert torch.allclose(cost.penalty(z[:, -1]), expected)
+    assert torch.allclose(cost(z, goal), torch.tensor([0.0, 3.0, 30.0]) + expected)
+
+
+def test_revisit_cost_moves_a_planner_off_where_it_has_been():
+    from hjepa.memory import ShortTermMemory
+
+    cfg = PlannerConfig(name="cem", horizon=3, action_repeat=1, num_samples=256, iterations=8, final_share=1.0, seed=0)
+    start = goal = torch.zeros(2)  # already at the goal: staying put is optimal for the task cost
+    still = make_planner(AdditiveWorld(), cfg).plan(start, goal)
+    assert still.imagined[-1].norm() < 0.5
+    memory = ShortTermMemory()
+    for _ in range(20):  # it has stood here for 20 steps
+        memory.remember_state(start)
+    revisit = PlannerConfig(**{**cfg.__dict__, "revisit_weight": 2.0, "revisit_radius": 1.0})
+    moved = make_planner(AdditiveWorld(), revisit, memory=memory).plan(start, goal)
+    assert moved.imagined[-1].norm() > 2.0  # staying would cost 40; a few unit moves away costs about that many
+    with pytest.raises(ValueError, match="memory"):
+        make_planner(AdditiveWorld(), revisit)

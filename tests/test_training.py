@@ -154,3 +154,34 @@ def test_refit_changes_only_the_predictor_and_lowers_its_holdout_error(tiny_data
     assert changed and all(k.startswith("model.predictor.") for k in changed)
     assert json.loads((run / "refit.json").read_text())["summary"]["steps"] == 80
     Agent.load(run)  # still a loadable run
+
+
+def test_refit_learns_from_extra_data_in_its_share_of_each_batch(tiny_dataset_dir, tmp_path):
+    from hjepa.config import ConfigError
+    from hjepa.data import CollectConfig, collect_random_walks
+    from hjepa.train.refit import RefitConfig, refit_predictor
+
+    run = tmp_path / "run"
+    train(_cfg(tiny_dataset_dir, 3), run, progress=False)
+    # Extra data from elsewhere in the world: fast straight runs (every step 1.8 px), unlike the training walks.
+    fast = CollectConfig(num_trajectories=20, length=16, seed=3, step_mean=1.8, step_std=0.0, heading_concentration=50.0)
+    collect_random_walks(fast, progress=False).save(tmp_path / "fast")
+    collect_random_walks(CollectConfig(num_trajectories=4, length=8, seed=3), progress=False).save(tmp_path / "short")
+    with pytest.raises(ConfigError, match="short"):  # 12-step windows cannot come from 8-step trajectories
+        refit_predictor(run, RefitConfig(minutes=0, steps=5, seq_len=3, extra_data=str(tmp_path / "short")), progress=False)
+    with pytest.raises(ConfigError, match="extra_share"):
+        RefitConfig(extra_share=1.5)
+    errors = {}
+    for share in (0.0, 0.5):
+        trial = tmp_path / f"run{share}"
+        trial.mkdir()
+        for f in run.iterdir():
+            if f.is_file():
+                (trial / f.name).write_bytes(f.read_bytes())
+        summary = refit_predictor(trial, RefitConfig(minutes=0, steps=60, batch_size=64, seq_len=3, lr=1e-3,
+                                                    extra_data=str(tmp_path / "fast"), extra_share=share), progress=False)
+        assert summary["extra_trajectories"] == 20
+        errors[share] = summary
+    assert errors[0.0]["extra_pred_before"] == errors[0.5]["extra_pred_before"]  # same model, same held windows
+    assert errors[0.5]["extra_pred_after"] < errors[0.5]["extra_pred_before"]
+    assert errors[0.5]["extra_pred_after"] < errors[0.0]["extra_pred_after"]  # its share of the batches is what taught it

@@ -24,11 +24,12 @@ class Agent:
     iterations, and `guardrail_stop=True` when no plan satisfied the guardrails and it held still.
     """
 
-    def __init__(self, model: JEPAWorldModel, planner: Planner, probe=None):
+    def __init__(self, model: JEPAWorldModel, planner: Planner, probe=None, memory: ShortTermMemory | None = None):
+        """`memory`: the one the planner's revisit cost reads, when it has one (see `load`)."""
         self.model = model
         self.planner = planner
         self.probe = probe  # optional linear read-out of position, for drawing imagined plans
-        self.memory = ShortTermMemory()
+        self.memory = memory or ShortTermMemory()
         cfg = model.cfg.encoder
         self.obs_shape = (cfg.in_channels, cfg.image_size, cfg.image_size)
         self.device = next(model.parameters()).device
@@ -43,7 +44,8 @@ class Agent:
         model = load_world_model(run_dir, device)
         cfg = planner or planner_for(task)
         value = load_value(run_dir, model.latent_dim, next(model.parameters()).device)
-        return cls(model, make_planner(model, cfg, guardrails, value), load_probe(run_dir))
+        memory = ShortTermMemory()
+        return cls(model, make_planner(model, cfg, guardrails, value, memory), load_probe(run_dir), memory)
 
     def reset(self) -> None:
         self.memory.clear()

@@ -1,4 +1,4 @@
-"""Command line: hjepa collect | train | refit-predictor | eval | fit-value | demo | train-video | physics-pair | surprise."""
+"""Command line: hjepa collect | train | explore | refit-predictor | eval | fit-value | demo | train-video | physics-pair | surprise."""
 from __future__ import annotations
 
 import argparse
@@ -56,6 +56,15 @@ def _table(rows: list[tuple[str, object]]) -> str:
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
 
+def _planner_overrides(items: list[str] | None) -> dict:
+    """KEY=VALUE planner overrides (numbers, lists and booleans parsed as JSON) as a dict."""
+    overrides = {}
+    for item in items or []:
+        key, _, value = item.partition("=")
+        overrides[key.removeprefix("planner.")] = json.loads(value) if value[:1] in "-0123456789[tf" else value
+    return overrides
+
+
 def cmd_eval(args) -> dict:
     from .agent import Agent
     from .configurator import load_run_config, load_world_model, planner_for
@@ -66,12 +75,9 @@ def cmd_eval(args) -> dict:
 
     run_dir = Path(args.run)
     run_cfg = load_run_config(run_dir)
-    overrides = {"seed": args.seed}
+    overrides = {"seed": args.seed, **_planner_overrides(args.set)}
     if args.planner:
         overrides["name"] = args.planner
-    for item in args.set or []:
-        key, _, value = item.partition("=")
-        overrides[key.removeprefix("planner.")] = json.loads(value) if value[:1] in "-0123456789[tf" else value
     planner_cfg = planner_for("two_rooms", **overrides)
     result: dict = {"run": str(run_dir), "planner": planner_cfg.name}
     model = load_world_model(run_dir, args.device)
@@ -110,10 +116,27 @@ def cmd_fit_value(args) -> dict:
     return summary
 
 
+def cmd_explore(args) -> dict:
+    from .agent import Agent
+    from .configurator import planner_for
+    from .data.explore import ExploreConfig, collect_with_agent
+
+    cfg = apply_overrides(ExploreConfig(episodes=args.episodes, minutes=args.minutes), args.set or [])
+    agent = Agent.load(args.run, planner_for("two_rooms", **{"seed": cfg.seed, **_planner_overrides(args.planner_set)}),
+                       device=args.device)
+    dataset = collect_with_agent(agent, cfg, progress=not args.quiet)
+    dataset.save(args.out)
+    keys = ("episodes", "steps", "agent_success_rate", "seconds")
+    result = {"out": str(args.out), "trajectories": dataset.num_trajectories, "length": dataset.length,
+              **{k: dataset.meta[k] for k in keys}}
+    print(json.dumps(result))
+    return result
+
+
 def cmd_refit_predictor(args) -> dict:
     from .train.refit import RefitConfig, refit_predictor
 
-    cfg = apply_overrides(RefitConfig(minutes=args.minutes), args.set or [])
+    cfg = apply_overrides(RefitConfig(minutes=args.minutes, extra_data=args.extra_data or ""), args.set or [])
     summary = refit_predictor(args.run, cfg, progress=not args.quiet)
     print(json.dumps({"run": args.run, **summary}))
     return summary
@@ -259,9 +282,21 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--quiet", action="store_true")
     v.set_defaults(func=cmd_fit_value)
 
+    x = sub.add_parser("explore", help="reward-free data from the agent itself: plan toward random goal images, record it")
+    x.add_argument("run")
+    x.add_argument("--out", required=True, help="dataset directory to write")
+    x.add_argument("--episodes", type=int, default=40, help="at most this many tasks")
+    x.add_argument("--minutes", type=float, default=0.0, help="wall-clock budget (0: no limit)")
+    x.add_argument("--device", default="auto")
+    x.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="overrides, e.g. chunk_length=64 seed=7")
+    x.add_argument("--planner-set", nargs="*", metavar="KEY=VALUE", help="planner overrides, as for eval")
+    x.add_argument("--quiet", action="store_true")
+    x.set_defaults(func=cmd_explore)
+
     r = sub.add_parser("refit-predictor", help="refit a trained run's predictor on cached latents (encoder frozen, big batches)")
     r.add_argument("run")
     r.add_argument("--minutes", type=float, default=3.0, help="wall-clock budget, encoding the dataset included")
+    r.add_argument("--extra-data", help="a second dataset to learn from too, e.g. the agent's own (hjepa explore)")
     r.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="overrides, e.g. batch_size=256 lr=1e-4")
     r.add_argument("--quiet", action="store_true")
     r.set_defaults(func=cmd_refit_predictor)

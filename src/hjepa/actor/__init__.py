@@ -10,6 +10,8 @@ from typing import Sequence
 from ..config import ConfigError
 from ..cost.critic import TerminalValueCost
 from ..cost.guardrails import Guardrail
+from ..cost.intrinsic import RevisitCost
+from ..cost.objectives import GoalDistanceCost
 from .base import Plan, Planner, PlannerConfig, project_to_ball
 from .gradient import GradientPlanner, HybridPlanner
 from .sampling import CEMPlanner, MPPIPlanner, SamplingPlanner
@@ -19,9 +21,10 @@ SAMPLERS = {"mppi": MPPIPlanner, "cem": CEMPlanner}
 PLANNER_NAMES = ("mppi", "cem", "gradient", "cem+grad", "mppi+grad", "astar")
 
 
-def make_planner(model, cfg: PlannerConfig, guardrails: Sequence[Guardrail] = (), value=None) -> Planner:
+def make_planner(model, cfg: PlannerConfig, guardrails: Sequence[Guardrail] = (), value=None, memory=None) -> Planner:
     """The planner `cfg.name` names, checked against the model's predictor step. `value` is a
     fitted cost-to-go V(z, g), needed by `terminal_value=True` and by A* with heuristic "value".
+    `memory` (the agent's ShortTermMemory) is read by the revisit cost when `revisit_weight` > 0.
     A config that cannot work raises ConfigError (a ValueError), which the CLI prints in one line."""
     if cfg.name not in PLANNER_NAMES:
         raise ConfigError(f"unknown planner {cfg.name!r}; choose one of {list(PLANNER_NAMES)}")
@@ -40,7 +43,14 @@ def make_planner(model, cfg: PlannerConfig, guardrails: Sequence[Guardrail] = ()
         if cfg.action_repeat != frameskip:
             raise ConfigError(f"astar takes one predictor step per edge: set action_repeat={frameskip}")
         return AStarPlanner(model, cfg, guardrails, value if cfg.heuristic == "value" else None)
-    cost = TerminalValueCost(value) if cfg.terminal_value else None
+    steps = cfg.horizon * cfg.action_repeat // frameskip  # predicted states per plan
+    cost = TerminalValueCost(value) if cfg.terminal_value else GoalDistanceCost.blend(steps, cfg.final_share)
+    if cfg.revisit_weight > 0:
+        if memory is None:
+            raise ConfigError("revisit_weight > 0 needs the agent's short-term memory: pass memory= to make_planner")
+        if cfg.revisit_radius <= 0:
+            raise ConfigError(f"revisit_radius must be positive, got {cfg.revisit_radius}")
+        cost = RevisitCost(cost, memory, model, cfg.revisit_weight, cfg.revisit_radius)
     if cfg.name == "gradient":
         return GradientPlanner(model, cfg, guardrails, cost)
     if cfg.name.endswith("+grad"):

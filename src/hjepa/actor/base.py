@@ -33,6 +33,10 @@ class PlannerConfig:
     final_share: float = 0.0  # weight of the plan's last state in its cost; the rest is spread over every step
     explore_fraction: float = 0.0  # share of samples drawn from the path prior, not around the mean
     explore_segments: int = 2  # straight segments per path-prior sample
+    # Intrinsic cost (cost/intrinsic.py): plans ending near this episode's remembered states pay
+    # revisit_weight per state, within revisit_radius (both in moves of length 1: Two-Rooms pixels).
+    revisit_weight: float = 0.0  # 0: off
+    revisit_radius: float = 6.0
     # Anytime inference: stop before the budget once the best cost is good enough or has stopped improving.
     cost_threshold: float | None = None  # stop as soon as the best cost is at or below this
     tolerance: float = 0.0  # stop when an iteration improves the best cost by less than this fraction (0: never)

@@ -1,5 +1,7 @@
-"""Cost: task objectives and guardrails (hard constraints no task cost can buy off)."""
+"""Cost: task objectives, intrinsic costs and guardrails (hard constraints no task cost can buy off)."""
 from .guardrails import ActionBound, ForbiddenRegion, Guardrail, violations
+from .intrinsic import RevisitCost, latent_per_unit_move
 from .objectives import GoalDistanceCost
 
-__all__ = ["ActionBound", "ForbiddenRegion", "GoalDistanceCost", "Guardrail", "violations"]
+__all__ = ["ActionBound", "ForbiddenRegion", "GoalDistanceCost", "Guardrail", "RevisitCost", "latent_per_unit_move",
+           "violations"]

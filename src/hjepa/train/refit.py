@@ -9,6 +9,11 @@ took imagined agents past the wall from 15% to 11% (12 pushes of 1.8 px) and the
 success over 200 episodes from 0.63 to 0.71.
 
     hjepa refit-predictor RUN --minutes 3     # rewrites the predictor in RUN/model.safetensors
+    hjepa refit-predictor RUN --minutes 3 --extra-data RUN/explored   # also on the agent's own data
+
+With `extra_data` (for instance what the agent itself did, `hjepa explore`), `extra_share` of
+every batch comes from that dataset: the planner's long pushes into walls, rare in random
+walks, are then what the predictor learns from too (data aggregation; benchmarks/RESULTS.md).
 
 Only the predictor changes (encoder, probes and value heads stay valid). The JEPA optimizer
 state in the run is left as it was, so `train --resume` afterwards restarts Adam's moments
@@ -41,10 +46,14 @@ class RefitConfig:
     lr: float = 3e-4
     weight_decay: float = 1e-4
     seed: int = 0
+    extra_data: str = ""  # a second dataset of the same world, e.g. the agent's own (`hjepa explore`)
+    extra_share: float = 0.25  # share of each batch drawn from extra_data
 
     def __post_init__(self):
         if self.batch_size < 1 or self.seq_len < 1:
             raise ConfigError(f"batch_size and seq_len must be positive, got {self.batch_size} and {self.seq_len}")
+        if not 0.0 <= self.extra_share <= 1.0:
+            raise ConfigError(f"extra_share must be in [0, 1], got {self.extra_share}")
 
 
 def sample_latent_windows(latents: torch.Tensor, actions: torch.Tensor, n: int, seq_len: int, frameskip: int,
@@ -60,6 +69,11 @@ def sample_latent_windows(latents: torch.Tensor, actions: torch.Tensor, n: int, 
     return latents[traj[:, None], latent_idx], actions[traj[:, None], action_idx]
 
 
+def _latent_pool(model, dataset: TrajectoryDataset, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every frame's latent (N, T+1, D) and the actions (N, T, A) of a dataset, on `device`."""
+    return encode_trajectories(model, dataset, frame_stride=1).to(device), torch.from_numpy(dataset.actions).to(device)
+
+
 def refit_predictor(run_dir: str | Path, cfg: RefitConfig = RefitConfig(), progress: bool = True) -> dict:
     """Fit the run's predictor on its training split's latents; rewrite it in model.safetensors."""
     start_time = time.time()
@@ -70,16 +84,21 @@ def refit_predictor(run_dir: str | Path, cfg: RefitConfig = RefitConfig(), progr
     run_cfg = load_run_config(run_dir)
     train_set, holdout = TrajectoryDataset.load(run_cfg.data, verify_checksums=False).split(
         run_cfg.train.holdout_fraction, seed=run_cfg.train.seed)
-    if train_set.length < cfg.seq_len * k + 1:
-        raise ConfigError(f"seq_len={cfg.seq_len}: windows of {cfg.seq_len} predictor steps need trajectories longer than {cfg.seq_len * k} steps")
-    latents = encode_trajectories(model, train_set, frame_stride=1).to(device)  # (N, T+1, D)
-    actions = torch.from_numpy(train_set.actions).to(device)
+    extra = TrajectoryDataset.load(cfg.extra_data, verify_checksums=False) if cfg.extra_data else None
+    for name, data in (("the run's dataset", train_set), (cfg.extra_data, extra)):
+        if data is not None and data.length < cfg.seq_len * k + 1:
+            raise ConfigError(f"seq_len={cfg.seq_len}: windows of {cfg.seq_len} predictor steps need trajectories longer "
+                              f"than {cfg.seq_len * k} steps ({name} has {data.length})")
+    pools = [_latent_pool(model, train_set, device)]  # (latents (N, T+1, D), actions (N, T, A)) per dataset
+    n_extra = round(cfg.batch_size * cfg.extra_share) if extra is not None else 0
+    if extra is not None:
+        pools.append(_latent_pool(model, extra, device))
     generator = torch.Generator().manual_seed(cfg.seed)
-    held = sample_latent_windows(encode_trajectories(model, holdout, frame_stride=1).to(device),
-                                 torch.from_numpy(holdout.actions).to(device), 2048, cfg.seq_len, k,
-                                 torch.Generator().manual_seed(cfg.seed + 1))
+    held = sample_latent_windows(*_latent_pool(model, holdout, device), 2048, cfg.seq_len, k, torch.Generator().manual_seed(cfg.seed + 1))
+    held_extra = sample_latent_windows(*pools[1], 2048, cfg.seq_len, k, torch.Generator().manual_seed(cfg.seed + 2)) if extra is not None else None
     with torch.no_grad():
         holdout_before = float(latent_prediction_error(model, *held))
+        extra_before = float(latent_prediction_error(model, *held_extra)) if extra is not None else None
 
     optimizer = torch.optim.AdamW(model.predictor.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     model.predictor.train()
@@ -87,8 +106,9 @@ def refit_predictor(run_dir: str | Path, cfg: RefitConfig = RefitConfig(), progr
     bar = tqdm(total=cfg.steps, desc="refit", disable=not progress, dynamic_ncols=True)
     step, loss = 0, torch.zeros(())
     while step < cfg.steps and (budget_s <= 0 or time.time() - start_time < budget_s):
-        window = sample_latent_windows(latents, actions, cfg.batch_size, cfg.seq_len, k, generator)
-        loss = latent_prediction_error(model, *window)
+        windows = [sample_latent_windows(*pool, size, cfg.seq_len, k, generator)
+                   for pool, size in zip(pools, (cfg.batch_size - n_extra, n_extra)) if size > 0]
+        loss = latent_prediction_error(model, *(torch.cat(parts) for parts in zip(*windows)))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -100,6 +120,7 @@ def refit_predictor(run_dir: str | Path, cfg: RefitConfig = RefitConfig(), progr
     model.eval()
     with torch.no_grad():
         holdout_after = float(latent_prediction_error(model, *held))
+        extra_after = float(latent_prediction_error(model, *held_extra)) if extra is not None else None
 
     weights = ckpt.load_weights(run_dir / "model.safetensors")  # the JEPA objective's tensors
     for name, value in model.predictor.state_dict().items():
@@ -107,6 +128,9 @@ def refit_predictor(run_dir: str | Path, cfg: RefitConfig = RefitConfig(), progr
     ckpt.save_weights(run_dir / "model.safetensors", weights)
     summary = {"steps": step, "minutes": round((time.time() - start_time) / 60.0, 2), "final_pred_loss": round(float(loss.detach()), 5),
                "holdout_pred_before": round(holdout_before, 5), "holdout_pred_after": round(holdout_after, 5)}
+    if extra is not None:  # windows of the extra data the refit trains on: how far off the model was there
+        summary.update(extra_trajectories=extra.num_trajectories, extra_pred_before=round(extra_before, 5),
+                       extra_pred_after=round(extra_after, 5))
     ckpt.write_json(run_dir / "refit.json", {"config": asdict(cfg), "summary": summary})
     return summary
 

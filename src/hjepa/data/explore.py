@@ -1,0 +1,82 @@
+"""Reward-free collection with the agent itself: plan toward random goal images, keep what happens.
+
+A random walk rarely pushes hard into a wall, but a planner that believes it can go straight
+through does so again and again: those pushes are exactly the transitions its world model gets
+wrong (on the 20-minute Two-Rooms model their prediction error is 4x the random-walk holdout's).
+Collecting them and refitting the predictor on them (`hjepa refit-predictor --extra-data`) is
+model-based RL's data aggregation, with goal images in place of rewards: nothing here reads a
+reward or the success flag except to report it.
+
+    hjepa explore RUN --out RUN/explored --minutes 3     # then: hjepa refit-predictor RUN --extra-data RUN/explored
+
+Each episode is cut into consecutive chunks of `chunk_length` actions (the dataset format holds
+trajectories of one length); the tail of an episode shorter than a chunk is dropped.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from tqdm import tqdm
+
+from ..config import ConfigError
+from ..envs import TwoRooms
+from .dataset import TrajectoryDataset
+
+
+@dataclass
+class ExploreConfig:
+    episodes: int = 40  # at most this many tasks
+    minutes: float = 0.0  # wall-clock budget (0: no limit, all episodes)
+    chunk_length: int = 32  # actions per stored trajectory
+    seed: int = 1_000_000  # task seeds seed, seed + 1, ...: apart from evaluation's (seed * 100003 + i)
+
+    def __post_init__(self):
+        if self.episodes < 1 or self.chunk_length < 1:
+            raise ConfigError(f"episodes and chunk_length must be positive, got {self.episodes} and {self.chunk_length}")
+
+
+def chunk_indices(num_actions: int, length: int) -> np.ndarray:
+    """Frame indices (n, length + 1) of the consecutive chunks of `length` actions in an episode;
+    neighbours share their boundary frame, chunk i's actions are indices[i, :-1]."""
+    n = num_actions // length
+    return np.arange(n)[:, None] * length + np.arange(length + 1)
+
+
+def collect_with_agent(agent, cfg: ExploreConfig, env: TwoRooms | None = None, progress: bool = True) -> TrajectoryDataset:
+    """Run `agent` on random tasks (start and goal in different rooms); its trajectories as a dataset."""
+    env = env or TwoRooms()
+    start = time.time()
+    obs_chunks, action_chunks, state_chunks, layouts = [], [], [], []
+    successes, steps, episodes = 0, 0, 0
+    bar = tqdm(range(cfg.episodes), desc="explore", unit="ep", disable=not progress, dynamic_ncols=True)
+    for i in bar:
+        if cfg.minutes > 0 and time.time() - start > cfg.minutes * 60:
+            break
+        obs, info = env.reset(seed=cfg.seed + i)
+        goal_obs = info["goal_obs"]
+        agent.reset()
+        frames, actions, states = [obs], [], [info["pos"].copy()]
+        done = False
+        while not done:
+            action = np.asarray(agent.act(obs, goal_obs), np.float32)
+            obs, _, terminated, truncated, info = env.step(action)
+            frames.append(obs), actions.append(action), states.append(info["pos"].copy())
+            done = terminated or truncated
+        episodes, steps, successes = episodes + 1, steps + len(actions), successes + bool(info["success"])
+        idx = chunk_indices(len(actions), cfg.chunk_length)
+        if len(idx):
+            obs_chunks.append(np.round(np.stack(frames)[idx] * 255).astype(np.uint8))
+            action_chunks.append(np.stack(actions)[idx[:, :-1]])
+            state_chunks.append(np.stack(states).astype(np.float32)[idx])
+            layouts.append(np.tile(np.float32([info["wall_x"], info["door_y"]]), (len(idx), 1)))
+        bar.set_postfix(chunks=sum(len(c) for c in obs_chunks))
+    bar.close()
+    if not obs_chunks:
+        raise ConfigError(f"no episode lasted {cfg.chunk_length} steps: lower chunk_length or raise episodes/minutes")
+    meta = {"env": "TwoRooms", "collector": "agent", "episodes": episodes, "steps": steps,
+            "agent_success_rate": successes / episodes, "seconds": round(time.time() - start, 1),
+            "explore_config": asdict(cfg)}
+    return TrajectoryDataset(np.concatenate(obs_chunks), np.concatenate(action_chunks), np.concatenate(state_chunks),
+                             np.concatenate(layouts), meta)
