@@ -62,7 +62,9 @@ def collect_with_agent(agent, cfg: ExploreConfig, env: TwoRooms | None = None, p
         while not done:
             action = np.asarray(agent.act(obs, goal_obs), np.float32)
             obs, _, terminated, truncated, info = env.step(action)
-            frames.append(obs), actions.append(action), states.append(info["pos"].copy())
+            frames.append(obs)
+            actions.append(action)
+            states.append(info["pos"].copy())
             done = terminated or truncated
         episodes, steps, successes = episodes + 1, steps + len(actions), successes + bool(info["success"])
         idx = chunk_indices(len(actions), cfg.chunk_length)
