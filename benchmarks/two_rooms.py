@@ -53,12 +53,14 @@ def main() -> None:
         train_args.append("--resume")
     summary = run(train_args)
     refit_record, explored = run_dir / "refit.json", args.out / "explored"
-    if args.explore_minutes > 0 and not refit_record.exists():  # a re-run of the benchmark does not explore or refit twice
+    has_explored = args.explore_minutes > 0 and (explored / "meta.json").exists()
+    if args.explore_minutes > 0 and not has_explored:  # a re-run of the benchmark does not explore or refit twice
         run(["explore", str(run_dir), "--out", str(explored), "--minutes", str(args.explore_minutes),
              "--episodes", "100000"] + quiet)
-    explore = json.loads((explored / "meta.json").read_text()) if (explored / "meta.json").exists() else {"seconds": 0.0, "steps": 0}
+        has_explored = True
+    explore = json.loads((explored / "meta.json").read_text()) if has_explored else {"seconds": 0.0, "steps": 0}
     if args.refit_minutes > 0 and not refit_record.exists():
-        extra = ["--extra-data", str(explored)] if (explored / "meta.json").exists() else []
+        extra = ["--extra-data", str(explored)] if has_explored else []
         run(["refit-predictor", str(run_dir), "--minutes", str(args.refit_minutes), *extra] + quiet)
     refit = json.loads(refit_record.read_text())["summary"] if refit_record.exists() else {"minutes": 0.0, "steps": 0}
     planner = ["--planner", args.planner] if args.planner else []

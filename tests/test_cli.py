@@ -23,6 +23,7 @@ def test_end_to_end_smoke(tmp_path, capsys):
     main(["explore", str(run), "--out", str(tmp_path / "x"), "--episodes", "1", "--quiet", "--set", "chunk_length=16",
           "--planner-set", "num_samples=32", "iterations=2", "warm_iterations=1"])
     explored = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert "already holds a dataset" in _error(capsys, ["explore", str(run), "--out", str(tmp_path / "x")])  # kept, not overwritten
     assert explored["episodes"] == 1 and explored["trajectories"] == explored["steps"] // 16 and explored["length"] == 16
     main(["refit-predictor", str(run), "--minutes", "0", "--extra-data", str(tmp_path / "x"), "--quiet",
           "--set", "steps=3", "seq_len=2", "batch_size=16"])

@@ -143,5 +143,7 @@ def test_explore_chunks_are_the_agents_own_transitions():
     assert np.array_equal(data.observations[0, -1], data.observations[1, 0])  # chunks of one episode share the boundary frame
     pushed = (np.abs(data.states[:, 1:, 0] - data.states[:, :-1, 0]) < 1.4) & (data.actions[..., 0] == 1.5)
     assert pushed.any()  # it did push into a wall, which is what exploring is for
-    with pytest.raises(Exception, match="no episode lasted"):
+    from hjepa.config import ConfigError
+
+    with pytest.raises(ConfigError, match="no episode lasted"):
         collect_with_agent(_MostlyRight(), ExploreConfig(episodes=1, chunk_length=64), env=TwoRooms(max_steps=40), progress=False)

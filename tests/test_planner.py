@@ -152,6 +152,8 @@ def test_revisit_cost_is_in_unit_moves_and_counts_remembered_states():
     expected = 2.0 * 3.0 * 4 * torch.exp(torch.tensor([0.0, -0.5, -50.0]))  # weight x scale x count x gaussian
     assert torch.allclose(cost.penalty(z[:, -1]), expected)
     assert torch.allclose(cost(z, goal), torch.tensor([0.0, 3.0, 30.0]) + expected)
+    memory.remember_state(torch.tensor([30.0, 0.0]))  # a new state is seen at the next call
+    assert cost.penalty(z[:, -1])[2] == pytest.approx(2.0 * 3.0 * (1 + 4 * float(torch.exp(torch.tensor(-50.0)))))
 
 
 def test_revisit_cost_moves_a_planner_off_where_it_has_been():

@@ -29,7 +29,7 @@ class Agent:
         self.model = model
         self.planner = planner
         self.probe = probe  # optional linear read-out of position, for drawing imagined plans
-        self.memory = memory or ShortTermMemory()
+        self.memory = memory if memory is not None else ShortTermMemory()
         cfg = model.cfg.encoder
         self.obs_shape = (cfg.in_channels, cfg.image_size, cfg.image_size)
         self.device = next(model.parameters()).device

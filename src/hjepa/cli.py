@@ -122,6 +122,8 @@ def cmd_explore(args) -> dict:
     from .data.explore import ExploreConfig, collect_with_agent
 
     cfg = apply_overrides(ExploreConfig(episodes=args.episodes, minutes=args.minutes), args.set or [])
+    if (Path(args.out) / "meta.json").exists():  # never overwrite a dataset (the run's own, say)
+        raise ConfigError(f"{args.out} already holds a dataset: choose another --out")
     agent = Agent.load(args.run, planner_for("two_rooms", **{"seed": cfg.seed, **_planner_overrides(args.planner_set)}),
                        device=args.device)
     dataset = collect_with_agent(agent, cfg, progress=not args.quiet)

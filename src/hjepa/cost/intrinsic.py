@@ -40,6 +40,7 @@ class RevisitCost:
         self.task_cost, self.memory, self.model = task_cost, memory, model
         self.weight, self.radius = weight, radius
         self._first_state, self._scale = None, 1.0
+        self._last_state, self._visited = None, None
 
     def scale(self) -> float:
         first = self.memory.states[0]
@@ -48,13 +49,20 @@ class RevisitCost:
             self._first_state, self._scale = first, latent_per_unit_move(self.model, first.to(device))
         return self._scale
 
+    def visited(self, like: torch.Tensor) -> torch.Tensor:
+        """The remembered states (M, D) on `like`'s device; stacked once per new state, not per
+        planner iteration (the memory only grows between replans)."""
+        last = self.memory.states[-1]
+        if last is not self._last_state:
+            self._last_state, self._visited = last, torch.stack(list(self.memory.states)).to(like)
+        return self._visited
+
     def penalty(self, z_final: torch.Tensor) -> torch.Tensor:
         """(N,) cost of ending at each of z_final (N, D), from the remembered states."""
         if not self.memory.states or self.weight == 0:
             return torch.zeros(len(z_final), device=z_final.device, dtype=z_final.dtype)
         s = self.scale()
-        visited = torch.stack(list(self.memory.states)).to(z_final)
-        d2 = torch.cdist(z_final, visited).pow(2)
+        d2 = torch.cdist(z_final, self.visited(z_final)).pow(2)
         return self.weight * s * torch.exp(-d2 / (2 * (self.radius * s) ** 2)).sum(-1)
 
     def __call__(self, z: torch.Tensor, z_goal: torch.Tensor) -> torch.Tensor:

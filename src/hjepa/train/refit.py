@@ -89,16 +89,18 @@ def refit_predictor(run_dir: str | Path, cfg: RefitConfig = RefitConfig(), progr
         if data is not None and data.length < cfg.seq_len * k + 1:
             raise ConfigError(f"seq_len={cfg.seq_len}: windows of {cfg.seq_len} predictor steps need trajectories longer "
                               f"than {cfg.seq_len * k} steps ({name} has {data.length})")
-    pools = [_latent_pool(model, train_set, device)]  # (latents (N, T+1, D), actions (N, T, A)) per dataset
-    n_extra = round(cfg.batch_size * cfg.extra_share) if extra is not None else 0
+    # Each source: its latent pool and its share of every batch; each check: held windows whose error is reported.
+    pools = [_latent_pool(model, train_set, device)]
+    sizes = [cfg.batch_size]
+    checks = {"holdout": sample_latent_windows(*_latent_pool(model, holdout, device), 2048, cfg.seq_len, k,
+                                               torch.Generator().manual_seed(cfg.seed + 1))}
     if extra is not None:
         pools.append(_latent_pool(model, extra, device))
+        sizes = [cfg.batch_size - round(cfg.batch_size * cfg.extra_share), round(cfg.batch_size * cfg.extra_share)]
+        checks["extra"] = sample_latent_windows(*pools[1], 2048, cfg.seq_len, k, torch.Generator().manual_seed(cfg.seed + 2))
     generator = torch.Generator().manual_seed(cfg.seed)
-    held = sample_latent_windows(*_latent_pool(model, holdout, device), 2048, cfg.seq_len, k, torch.Generator().manual_seed(cfg.seed + 1))
-    held_extra = sample_latent_windows(*pools[1], 2048, cfg.seq_len, k, torch.Generator().manual_seed(cfg.seed + 2)) if extra is not None else None
     with torch.no_grad():
-        holdout_before = float(latent_prediction_error(model, *held))
-        extra_before = float(latent_prediction_error(model, *held_extra)) if extra is not None else None
+        before = {name: float(latent_prediction_error(model, *held)) for name, held in checks.items()}
 
     optimizer = torch.optim.AdamW(model.predictor.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     model.predictor.train()
@@ -106,8 +108,7 @@ def refit_predictor(run_dir: str | Path, cfg: RefitConfig = RefitConfig(), progr
     bar = tqdm(total=cfg.steps, desc="refit", disable=not progress, dynamic_ncols=True)
     step, loss = 0, torch.zeros(())
     while step < cfg.steps and (budget_s <= 0 or time.time() - start_time < budget_s):
-        windows = [sample_latent_windows(*pool, size, cfg.seq_len, k, generator)
-                   for pool, size in zip(pools, (cfg.batch_size - n_extra, n_extra)) if size > 0]
+        windows = [sample_latent_windows(*pool, size, cfg.seq_len, k, generator) for pool, size in zip(pools, sizes) if size > 0]
         loss = latent_prediction_error(model, *(torch.cat(parts) for parts in zip(*windows)))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -119,18 +120,17 @@ def refit_predictor(run_dir: str | Path, cfg: RefitConfig = RefitConfig(), progr
     bar.close()
     model.eval()
     with torch.no_grad():
-        holdout_after = float(latent_prediction_error(model, *held))
-        extra_after = float(latent_prediction_error(model, *held_extra)) if extra is not None else None
+        after = {name: float(latent_prediction_error(model, *held)) for name, held in checks.items()}
 
     weights = ckpt.load_weights(run_dir / "model.safetensors")  # the JEPA objective's tensors
     for name, value in model.predictor.state_dict().items():
         weights[f"model.predictor.{name}"] = value.detach().cpu().contiguous()
     ckpt.save_weights(run_dir / "model.safetensors", weights)
-    summary = {"steps": step, "minutes": round((time.time() - start_time) / 60.0, 2), "final_pred_loss": round(float(loss.detach()), 5),
-               "holdout_pred_before": round(holdout_before, 5), "holdout_pred_after": round(holdout_after, 5)}
-    if extra is not None:  # windows of the extra data the refit trains on: how far off the model was there
-        summary.update(extra_trajectories=extra.num_trajectories, extra_pred_before=round(extra_before, 5),
-                       extra_pred_after=round(extra_after, 5))
+    summary = {"steps": step, "minutes": round((time.time() - start_time) / 60.0, 2), "final_pred_loss": round(float(loss.detach()), 5)}
+    for name in checks:  # extra: windows of the data the refit trains on, i.e. how far off the model was there
+        summary.update({f"{name}_pred_before": round(before[name], 5), f"{name}_pred_after": round(after[name], 5)})
+    if extra is not None:
+        summary["extra_trajectories"] = extra.num_trajectories
     ckpt.write_json(run_dir / "refit.json", {"config": asdict(cfg), "summary": summary})
     return summary
 
