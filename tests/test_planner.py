@@ -6,6 +6,7 @@ import torch
 from hjepa.actor import PlannerConfig, make_planner
 from hjepa.actor.sampling import project_to_ball
 from hjepa.cost import ActionBound, ForbiddenRegion, GoalDistanceCost
+from hjepa.world_model import JEPAWorldModel
 
 
 class AdditiveWorld(torch.nn.Module):
@@ -124,6 +125,18 @@ def test_anytime_planner_spends_less_on_easy_goals(name):
     assert easy.iterations * 2 <= hard.iterations < 40
 
 
+def test_cost_threshold_is_in_unit_moves():
+    # z' = z + 3a: a threshold of 0.3 moves is 0.9 latent units, measured at the episode's first plan.
+    cfg = PlannerConfig(name="cem", horizon=4, action_repeat=1, num_samples=256, iterations=40, max_action_norm=2.45,
+                        final_share=1.0, cost_threshold=0.3, seed=0)
+    planner = make_planner(ScaledWorld(), cfg)
+    plan = planner.plan(torch.zeros(2), torch.tensor([3.0, 1.5]))
+    assert planner.unit == pytest.approx(3.0)
+    assert plan.cost <= 0.9 and plan.iterations < 40
+    planner.reset()
+    assert planner.unit is None  # a new episode measures again
+
+
 def test_convergence_tolerance_stops_early():
     cfg = PlannerConfig(name="cem", horizon=4, action_repeat=1, iterations=50, tolerance=1e-3, seed=0)
     plan = make_planner(AdditiveWorld(), cfg).plan(torch.zeros(2), torch.tensor([3.0, 3.0]))
@@ -171,3 +184,101 @@ def test_revisit_cost_moves_a_planner_off_where_it_has_been():
     assert moved.imagined[-1].norm() > 2.0  # staying would cost 40; a few unit moves away costs about that many
     with pytest.raises(ValueError, match="memory"):
         make_planner(AdditiveWorld(), revisit)
+
+
+class SteppedWorld(torch.nn.Module):
+    """z' = z + (sum of the step's k actions): a model with predictor steps of k = 2 env steps."""
+
+    frameskip = 2
+
+    def __init__(self):
+        super().__init__()
+        self.cfg = SimpleNamespace(action_dim=2)
+        self.dummy = torch.nn.Parameter(torch.zeros(1))
+
+    def next(self, z, a):
+        return z + a.reshape(*a.shape[:-1], self.frameskip, 2).sum(-2)
+
+    rollout = JEPAWorldModel.rollout  # the real model's loop over predictor steps
+    group_actions = JEPAWorldModel.group_actions
+
+
+def _stuck_memory(steps: int, action=(1.0, 0.0)):
+    """An agent that pushed `action` from the origin for `steps` steps and never moved (a wall the model does not know)."""
+    from hjepa.memory import ShortTermMemory
+
+    memory = ShortTermMemory()
+    for _ in range(steps):
+        memory.remember_state(torch.zeros(2))
+        memory.remember_action(torch.tensor(action))
+    memory.remember_state(torch.zeros(2))
+    return memory
+
+
+def test_episodic_correction_reproduces_what_happened_and_leaves_the_rest():
+    from hjepa.world_model.correction import EpisodicCorrection
+
+    world = SteppedWorld()
+    corrected = EpisodicCorrection(world, _stuck_memory(2), state_radius=1.0, action_radius=1.0)
+    push = torch.tensor([[1.0, 0.0, 1.0, 0.0]])  # the pushes that were remembered (one predictor step)
+    assert torch.allclose(world.next(torch.zeros(1, 2), push), torch.tensor([[2.0, 0.0]]))
+    assert torch.allclose(corrected.next(torch.zeros(1, 2), push), torch.zeros(1, 2), atol=1e-6)  # what happened
+    far = torch.tensor([[30.0, 0.0]])
+    assert torch.allclose(corrected.next(far, push), world.next(far, push))  # nothing remembered near there
+    # Pulling back instead (|da|^2 = 8 over k = 2 steps): weight exp(-8 / (2 * 1 * 2)) on the residual (-2, 0).
+    back = torch.tensor([[-1.0, 0.0, -1.0, 0.0]])
+    w = float(torch.exp(torch.tensor(-2.0)))
+    assert torch.allclose(corrected.next(torch.zeros(1, 2), back), torch.tensor([[-2.0 - 2.0 * w, 0.0]]))
+    # A state 1 unit move away (state radius 1, unit move = 1 latent unit here): weight exp(-1/2).
+    near = torch.tensor([[0.0, 1.0]])
+    w = float(torch.exp(torch.tensor(-0.5)))
+    assert torch.allclose(corrected.next(near, push), torch.tensor([[2.0 - 2.0 * w, 1.0]]))
+    # Rollouts go through the corrected step: pushing on for 4 env steps predicts staying put.
+    stay = corrected.rollout(torch.zeros(1, 2), torch.tensor([[[1.0, 0.0]] * 4]))
+    assert torch.allclose(stay, torch.zeros(1, 2, 2), atol=1e-6)
+
+
+def test_episodic_correction_follows_the_memory_and_its_units():
+    from hjepa.world_model.correction import EpisodicCorrection
+
+    memory = _stuck_memory(1)  # one step remembered: no full predictor step yet, so no correction
+    corrected = EpisodicCorrection(ScaledStepWorld(), memory, state_radius=1.0, action_radius=1.0)
+    push = torch.tensor([[1.0, 0.0, 1.0, 0.0]])
+    assert torch.allclose(corrected.next(torch.zeros(1, 2), push), torch.tensor([[6.0, 0.0]]))
+    memory.remember_action(torch.tensor([1.0, 0.0]))
+    memory.remember_state(torch.zeros(2))  # a second stuck step: seen at the next call
+    assert torch.allclose(corrected.next(torch.zeros(1, 2), push), torch.zeros(1, 2), atol=1e-5)
+    # The state radius is in unit moves: 3 latent units is one move here, so the weight is exp(-1/2).
+    near = torch.tensor([[0.0, 3.0]])
+    w = float(torch.exp(torch.tensor(-0.5)))
+    assert torch.allclose(corrected.next(near, push), torch.tensor([[6.0 - 6.0 * w, 3.0]]), atol=1e-5)
+    memory.clear()  # a new episode forgets
+    memory.remember_state(torch.zeros(2))
+    assert torch.allclose(corrected.next(torch.zeros(1, 2), push), torch.tensor([[6.0, 0.0]]))
+
+
+class ScaledStepWorld(SteppedWorld):
+    """z' = z + 3 (sum of the step's actions): a move of length 1 is 3 latent units."""
+
+    def next(self, z, a):
+        return z + 3 * a.reshape(*a.shape[:-1], self.frameskip, 2).sum(-2)
+
+
+def test_make_planner_plans_through_the_corrected_model():
+    from hjepa.world_model.correction import EpisodicCorrection
+
+    cfg = PlannerConfig(name="cem", horizon=2, action_repeat=2, num_samples=128, iterations=6, final_share=1.0,
+                        max_action_norm=1.0, seed=0)
+    goal = torch.tensor([4.0, 0.0])
+    free = make_planner(SteppedWorld(), cfg).plan(torch.zeros(2), goal)
+    assert free.cost < 0.5  # the model alone: straight to the goal
+    corrected_cfg = PlannerConfig(**{**cfg.__dict__, "correction_radius": 1.0, "correction_action_radius": 0.5})
+    planner = make_planner(SteppedWorld(), corrected_cfg, memory=_stuck_memory(4))
+    assert isinstance(planner.model, EpisodicCorrection)
+    # Having pushed right from here without moving, the straight plan now predicts no progress.
+    imagined, costs = planner.judge(torch.zeros(2), goal, free.actions[None])
+    assert float(costs[0]) > 2.0
+    with pytest.raises(ValueError, match="memory"):
+        make_planner(SteppedWorld(), corrected_cfg)
+    with pytest.raises(ValueError, match="correction_radius"):
+        make_planner(SteppedWorld(), PlannerConfig(**{**cfg.__dict__, "correction_radius": -1.0}), memory=_stuck_memory(1))

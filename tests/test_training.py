@@ -59,6 +59,10 @@ def test_agent_api_and_shape_errors(tiny_dataset_dir, tmp_path):
     obs = np.zeros((2, 65, 65), np.float32)
     action = agent.act(obs, obs)
     assert action.shape == (2,) and action.dtype == np.float32 and np.linalg.norm(action) <= 2.45 + 1e-5
+    second = agent.act(obs, obs)
+    # Short-term memory pairs each executed action with the state it was taken from.
+    assert len(agent.memory.states) == len(agent.memory.actions) == 2
+    assert np.allclose(agent.memory.actions[0].numpy(), action) and np.allclose(agent.memory.actions[1].numpy(), second)
     with pytest.raises(ValueError, match=r"shape \(2, 65, 65\)"):
         agent.act(np.zeros((65, 65, 2), np.float32), obs)
     with pytest.raises(ValueError, match="dtype uint8"):

@@ -80,12 +80,16 @@ class Agent:
                 # No candidate satisfied the guardrails: hold still this step and replan on the next.
                 self.planner.reset()
                 self.info["guardrail_stop"] = True
-                self.steps += 1
-                return np.zeros(self.model.cfg.action_dim, np.float32)
+                return self._take(np.zeros(self.model.cfg.action_dim, np.float32))
             first = plan.actions[0].cpu().numpy()
             self.memory.pending_actions.extend([first] * self.planner.cfg.action_repeat)
+        return self._take(np.asarray(self.memory.pending_actions.popleft(), np.float32))
+
+    def _take(self, action: np.ndarray) -> np.ndarray:
+        """Remember the action as executed from the current state (read by the episodic correction)."""
+        self.memory.remember_action(action)
         self.steps += 1
-        return np.asarray(self.memory.pending_actions.popleft(), np.float32)
+        return action
 
     def imagined_positions(self) -> np.ndarray | None:
         """The last plan's imagined trajectory read out as (T, 2) positions, if a probe is loaded."""

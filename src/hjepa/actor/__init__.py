@@ -12,6 +12,7 @@ from ..cost.critic import TerminalValueCost
 from ..cost.guardrails import Guardrail
 from ..cost.intrinsic import RevisitCost
 from ..cost.objectives import GoalDistanceCost
+from ..world_model.correction import EpisodicCorrection
 from .base import Plan, Planner, PlannerConfig, project_to_ball
 from .gradient import GradientPlanner, HybridPlanner
 from .sampling import CEMPlanner, MPPIPlanner, SamplingPlanner
@@ -24,7 +25,8 @@ PLANNER_NAMES = ("mppi", "cem", "gradient", "cem+grad", "mppi+grad", "astar")
 def make_planner(model, cfg: PlannerConfig, guardrails: Sequence[Guardrail] = (), value=None, memory=None) -> Planner:
     """The planner `cfg.name` names, checked against the model's predictor step. `value` is a
     fitted cost-to-go V(z, g), needed by `terminal_value=True` and by A* with heuristic "value".
-    `memory` (the agent's ShortTermMemory) is read by the revisit cost when `revisit_weight` > 0.
+    `memory` (the agent's ShortTermMemory) is read by the revisit cost when `revisit_weight` > 0
+    and by the episodic correction of the model's predictions when `correction_radius` > 0.
     A config that cannot work raises ConfigError (a ValueError), which the CLI prints in one line."""
     if cfg.name not in PLANNER_NAMES:
         raise ConfigError(f"unknown planner {cfg.name!r}; choose one of {list(PLANNER_NAMES)}")
@@ -37,6 +39,14 @@ def make_planner(model, cfg: PlannerConfig, guardrails: Sequence[Guardrail] = ()
     needs_value = cfg.terminal_value or (cfg.name == "astar" and cfg.heuristic == "value")
     if needs_value and value is None:
         raise ConfigError("this planner needs the run's learned cost-to-go: fit it first with `hjepa fit-value RUN`")
+    if cfg.correction_radius < 0:
+        raise ConfigError(f"correction_radius must be >= 0 (0: off), got {cfg.correction_radius}")
+    if cfg.correction_radius > 0:
+        if memory is None:
+            raise ConfigError("correction_radius > 0 needs the agent's short-term memory: pass memory= to make_planner")
+        if cfg.correction_action_radius <= 0:
+            raise ConfigError(f"correction_action_radius must be positive, got {cfg.correction_action_radius}")
+        model = EpisodicCorrection(model, memory, cfg.correction_radius, cfg.correction_action_radius)
     if cfg.name == "astar":
         if cfg.heuristic not in ("value", "zero"):
             raise ConfigError(f"unknown heuristic {cfg.heuristic!r}; choose value or zero")

@@ -14,6 +14,7 @@ from typing import Sequence
 import torch
 
 from ..cost.guardrails import Guardrail, violations
+from ..cost.intrinsic import latent_per_unit_move
 from ..cost.objectives import GoalDistanceCost
 
 
@@ -37,7 +38,13 @@ class PlannerConfig:
     # revisit_weight per state, within revisit_radius (both in moves of length 1: Two-Rooms pixels).
     revisit_weight: float = 0.0  # 0: off
     revisit_radius: float = 6.0
+    # Episodic correction (world_model/correction.py): predictions add the residuals observed this
+    # episode at nearby states (within correction_radius moves) and actions (correction_action_radius).
+    correction_radius: float = 0.0  # 0: off
+    correction_action_radius: float = 1.0
     # Anytime inference: stop before the budget once the best cost is good enough or has stopped improving.
+    # cost_threshold is in moves of length 1 (pixels in Two-Rooms): the latent length of a unit
+    # move is measured at the episode's first plan, so one number fits any model's latent scale.
     cost_threshold: float | None = None  # stop as soon as the best cost is at or below this
     tolerance: float = 0.0  # stop when an iteration improves the best cost by less than this fraction (0: never)
     # Gradient descent through the model (gradient planner, and the refinement of the hybrids).
@@ -87,9 +94,11 @@ class Planner:
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(cfg.seed)
         self.mean: torch.Tensor | None = None
+        self.unit: float | None = None  # latent length of a unit move, measured at the episode's first plan
 
     def reset(self) -> None:
         self.mean = None
+        self.unit = None
 
     def shift(self, steps: int = 1) -> None:
         """Warm start: drop the executed decision steps, pad with zeros."""
@@ -117,10 +126,15 @@ class Planner:
             costs = costs.masked_fill(violations(self.guardrails, env_actions, z0, imagined), float("inf"))
         return imagined, costs
 
+    def calibrate(self, z0: torch.Tensor) -> None:
+        """Measure the unit move at the episode's first plan (only needed by `cost_threshold`)."""
+        if self.cfg.cost_threshold is not None and self.unit is None:
+            self.unit = latent_per_unit_move(self.model, z0)
+
     def converged(self, previous_best: float, best: float) -> bool:
-        """Anytime stopping rule, checked after each iteration."""
+        """Anytime stopping rule, checked after each iteration (after `calibrate`)."""
         cfg = self.cfg
-        if cfg.cost_threshold is not None and best <= cfg.cost_threshold:
+        if cfg.cost_threshold is not None and best <= cfg.cost_threshold * self.unit:
             return True
         return cfg.tolerance > 0 and previous_best < float("inf") and previous_best - best <= cfg.tolerance * abs(previous_best)
 

@@ -21,6 +21,7 @@ def descend(planner: Planner, z0: torch.Tensor, z_goal: torch.Tensor, actions: t
     """`steps` projected Adam steps on (N, horizon, A) sequences; returns them and the steps used
     (fewer when the planner's anytime rule says the best cost has converged)."""
     cfg = planner.cfg
+    planner.calibrate(z0)
     actions = actions.detach().clone().requires_grad_(True)
     optimizer = torch.optim.Adam([actions], lr=cfg.lr)
     best, used = float("inf"), 0
@@ -59,6 +60,7 @@ class HybridPlanner(Planner):
         self.sampler = sampler  # owns the warm-start mean
 
     def reset(self) -> None:
+        super().reset()
         self.sampler.reset()
 
     def shift(self, steps: int = 1) -> None:

@@ -23,6 +23,7 @@ class SamplingPlanner(Planner):
         """Optimize from latent state z0 (D,) toward z_goal (D,)."""
         cfg = self.cfg
         mean, budget = self.warm_start()
+        self.calibrate(z0)
         std = torch.full_like(mean, cfg.init_std)
         n_explore = int(cfg.explore_fraction * cfg.num_samples)
         best, best_cost, used = mean, float("inf"), 0

@@ -22,9 +22,11 @@ TASK_PLANNERS = {
     # (1.8), then 5 gradient steps through the model on CEM's plan (cem+grad). Plans ending where
     # the agent has been pay 2 per remembered state within 6 px (revisit cost): pressed against
     # the wall far from the door, the agent slides along it instead of staying (40 tasks on one
-    # model: 35 vs 29 successes; exact model: 58 vs 54 of 60; benchmarks/RESULTS.md).
+    # model: 35 vs 29 successes; exact model: 58 vs 54 of 60; benchmarks/RESULTS.md). Predictions
+    # add the residuals seen this episode within 2 px and 1 action unit (episodic correction):
+    # the planner stops trusting a leak beside the door once the agent has hit the wall there.
     "two_rooms": PlannerConfig(name="cem+grad", horizon=12, final_share=0.9, explore_fraction=0.5, max_action_norm=1.8,
-                               revisit_weight=2.0, revisit_radius=6.0),
+                               revisit_weight=2.0, revisit_radius=6.0, correction_radius=2.0, correction_action_radius=1.0),
 }
 # Per-planner adjustments on top of the task's settings: gradient descent costs a backward pass
 # per iteration, so it optimizes fewer sequences for more iterations.

@@ -2,5 +2,6 @@
 from .jepa import JEPAWorldModel, ModelConfig
 from .objective import JEPAObjective, LossConfig
 from .predictor import PredictorConfig, ResidualMLPPredictor
+from .correction import EpisodicCorrection  # noqa: E402  (after the model: it wraps one)
 
-__all__ = ["JEPAWorldModel", "ModelConfig", "JEPAObjective", "LossConfig", "PredictorConfig", "ResidualMLPPredictor"]
+__all__ = ["EpisodicCorrection", "JEPAWorldModel", "ModelConfig", "JEPAObjective", "LossConfig", "PredictorConfig", "ResidualMLPPredictor"]
