@@ -169,6 +169,20 @@ def test_revisit_cost_is_in_unit_moves_and_counts_remembered_states():
     assert cost.penalty(z[:, -1])[2] == pytest.approx(2.0 * 3.0 * (1 + 4 * float(torch.exp(torch.tensor(-50.0)))))
 
 
+def test_memory_measures_the_unit_move_once_per_episode():
+    from hjepa.memory import ShortTermMemory
+
+    memory = ShortTermMemory(capacity=2)
+    memory.remember_state(torch.zeros(2))
+    assert memory.unit_move(ScaledWorld()) == pytest.approx(3.0)
+    for _ in range(3):  # the first state scrolls out of the full memory: the episode's unit stays
+        memory.remember_state(torch.ones(2))
+    assert memory.unit_move(SteppedWorld()) == pytest.approx(3.0)
+    memory.clear()  # a new episode measures again (with this model: 1 latent unit per move)
+    memory.remember_state(torch.zeros(2))
+    assert memory.unit_move(SteppedWorld()) == pytest.approx(1.0)
+
+
 def test_revisit_cost_moves_a_planner_off_where_it_has_been():
     from hjepa.memory import ShortTermMemory
 

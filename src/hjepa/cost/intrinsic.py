@@ -39,15 +39,7 @@ class RevisitCost:
             raise ValueError(f"revisit weight must be >= 0 and radius > 0, got {weight} and {radius}")
         self.task_cost, self.memory, self.model = task_cost, memory, model
         self.weight, self.radius = weight, radius
-        self._first_state, self._scale = None, 1.0
         self._last_state, self._visited = None, None
-
-    def scale(self) -> float:
-        first = self.memory.states[0]
-        if first is not self._first_state:  # a new episode: calibrate on its first state
-            device = next(self.model.parameters()).device
-            self._first_state, self._scale = first, latent_per_unit_move(self.model, first.to(device))
-        return self._scale
 
     def visited(self, like: torch.Tensor) -> torch.Tensor:
         """The remembered states (M, D) on `like`'s device; stacked once per new state, not per
@@ -61,7 +53,7 @@ class RevisitCost:
         """(N,) cost of ending at each of z_final (N, D), from the remembered states."""
         if not self.memory.states or self.weight == 0:
             return torch.zeros(len(z_final), device=z_final.device, dtype=z_final.dtype)
-        s = self.scale()
+        s = self.memory.unit_move(self.model)
         d2 = torch.cdist(z_final, self.visited(z_final)).pow(2)
         return self.weight * s * torch.exp(-d2 / (2 * (self.radius * s) ** 2)).sum(-1)
 

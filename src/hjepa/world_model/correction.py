@@ -23,7 +23,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..cost.intrinsic import latent_per_unit_move
 from .jepa import JEPAWorldModel
 
 
@@ -40,7 +39,6 @@ class EpisodicCorrection(nn.Module):
             raise ValueError(f"correction radii must be positive, got {state_radius} and {action_radius}")
         self.model, self.memory = model, memory
         self.state_radius, self.action_radius = state_radius, action_radius
-        self._first_state, self._scale = None, 1.0
         self._last_state, self._table = None, None
 
     @property
@@ -62,14 +60,11 @@ class EpisodicCorrection(nn.Module):
     rollout = JEPAWorldModel.rollout  # the same open-loop loop, through the corrected `next`
 
     def transitions(self, like: torch.Tensor):
-        """(starts (M, D), grouped actions (M, k * A), residuals (M, D)) of every window of k
-        steps in memory, or None; rebuilt once per new remembered state, not per rollout."""
-        states, actions = self.memory.states, getattr(self.memory, "actions", ())
+        """(starts (M, D), grouped actions (M, k * A), residuals (M, D), the unit move) of every
+        window of k steps in memory, or None; rebuilt once per new remembered state, not per rollout."""
+        states, actions = self.memory.states, self.memory.actions
         if not states or not actions:
             return None
-        if states[0] is not self._first_state:  # a new episode: calibrate the unit move on its first state
-            self._first_state = states[0]
-            self._scale = latent_per_unit_move(self.model, states[0].to(like))
         if states[-1] is self._last_state:
             return self._table
         self._last_state, self._table = states[-1], None
@@ -82,7 +77,7 @@ class EpisodicCorrection(nn.Module):
             grouped = a.unfold(0, k, 1).transpose(1, 2).reshape(m + 1 - k, -1)  # (M, k * A), step-major
             with torch.no_grad():
                 residuals = ends - self.model.next(starts, grouped)
-            self._table = (starts, grouped, residuals)
+            self._table = (starts, grouped, residuals, self.memory.unit_move(self.model))
         return self._table
 
     def next(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
@@ -91,9 +86,9 @@ class EpisodicCorrection(nn.Module):
         table = self.transitions(z)
         if table is None:
             return prediction
-        starts, grouped, residuals = table
+        starts, grouped, residuals, unit = table
         flat_z, flat_a = z.reshape(-1, z.shape[-1]), a.reshape(-1, a.shape[-1])
-        log_w = (-torch.cdist(flat_z, starts).pow(2) / (2 * (self.state_radius * self._scale) ** 2)
+        log_w = (-torch.cdist(flat_z, starts).pow(2) / (2 * (self.state_radius * unit) ** 2)
                  - torch.cdist(flat_a, grouped).pow(2) / (2 * self.action_radius**2 * self.frameskip))
         w = log_w.exp()
         w = w / w.sum(-1, keepdim=True).clamp_min(1.0)
