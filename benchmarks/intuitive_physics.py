@@ -5,11 +5,13 @@
 Generates physically possible training clips and, per property (permanence, continuity,
 solidity, immutability), matched possible/impossible test pairs; trains the video JEPA and a
 pixel-space next-frame predictor for the same wall-clock budget each on the same clips; scores
-them and an untrained JEPA. Prints a table and one JSON line: pairwise accuracy per property
-and AUROC, for each model, with surprise aggregated as the max over time at the headline
-context (the mean, and other contexts, are in the table). Leaves OUT/jepa and OUT/pixel as
-runs (`hjepa surprise VIDEO --run OUT/jepa`); OUT/jepa/surprise.json holds the threshold
-(99th percentile of frame surprise on held-out possible clips) that the CLI uses.
+them and an untrained JEPA, and probes what the JEPAs' latents know (linear-probe R^2 of the
+ball's position and velocity and of the wall, on one-ball clips). Prints a table and one JSON
+line: pairwise accuracy per property and AUROC, for each model, with surprise aggregated as
+the max over time at the headline context (the mean, and other contexts, are in the table),
+and the probes. Leaves OUT/jepa and OUT/pixel as runs (`hjepa surprise VIDEO --run OUT/jepa`);
+OUT/jepa/surprise.json holds the threshold (99th percentile of frame surprise on held-out
+possible clips) that the CLI uses.
 """
 from __future__ import annotations
 
@@ -21,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from hjepa.config import apply_overrides
-from hjepa.data.physics import PROPERTIES, possible_clips, violation_pairs
+from hjepa.data.physics import PROPERTIES, labelled_clips, possible_clips, violation_pairs
+from hjepa.eval.probes import clip_probes
 from hjepa.eval.surprise import AGGREGATES, frame_surprise, violation_metrics
 from hjepa.train.checkpoint import write_json
 from hjepa.train.video import PixelRunConfig, VideoRunConfig, load_video_model, train_pixel, train_video
@@ -36,11 +39,17 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=Path("bench_physics"))
     p.add_argument("--clips", type=int, default=2000, help="training clips")
     p.add_argument("--pairs", type=int, default=100, help="test pairs per property")
-    p.add_argument("--contexts", type=int, nargs="+", default=[2, 4, 8])
+    p.add_argument("--contexts", type=int, nargs="+", default=[2, 4, 8],
+                   help="contexts to score the JEPAs at (those above the trained model.context are skipped)")
     p.add_argument("--context", type=int, default=4, help="headline context (the pixel baseline's)")
     p.add_argument("--set", nargs="*", default=[], help="video JEPA overrides, e.g. loss.regularizer=sigreg")
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args()
+
+    jepa_cfg = apply_overrides(VideoRunConfig(), [f"train.minutes={args.train_minutes}", f"train.seed={args.seed}",
+                                                  f"data.clips={args.clips}", f"data.seed={args.seed}", *args.set])
+    if args.context > jepa_cfg.model.context:
+        p.error(f"--context {args.context} is longer than the JEPA is trained on (model.context={jepa_cfg.model.context})")
 
     t0 = time.time()
     clips = possible_clips(args.clips, seed=args.seed)
@@ -49,8 +58,6 @@ def main() -> None:
     gen_s = time.time() - t0
     print(f"generated {len(clips)} training clips and {args.pairs} pairs x {len(PROPERTIES)} properties in {gen_s:.0f} s")
 
-    jepa_cfg = apply_overrides(VideoRunConfig(), [f"train.minutes={args.train_minutes}", f"train.seed={args.seed}",
-                                                  f"data.clips={args.clips}", f"data.seed={args.seed}", *args.set])
     jepa_summary = train_video(jepa_cfg, args.out / "jepa", clips=clips, progress=not args.quiet)
     pixel_cfg = apply_overrides(PixelRunConfig(), [f"train.minutes={args.train_minutes}", f"train.seed={args.seed}",
                                                    f"data.clips={args.clips}", f"data.seed={args.seed}",
@@ -60,8 +67,9 @@ def main() -> None:
     seed_everything(args.seed)
     jepa = load_video_model(args.out / "jepa")
     untrained = VideoJEPA(jepa_cfg.model).to(next(jepa.parameters()).device).eval()  # same architecture, initial weights
-    models = {"jepa": (jepa, args.contexts), "pixel": (load_video_model(args.out / "pixel"), [args.context]),
-              "untrained": (untrained, args.contexts)}
+    contexts = [c for c in args.contexts if c <= jepa_cfg.model.context] or [jepa_cfg.model.context]
+    models = {"jepa": (jepa, contexts), "pixel": (load_video_model(args.out / "pixel"), [args.context]),
+              "untrained": (untrained, contexts)}
     results: dict = {}
     rows = []
     for name, (model, contexts) in models.items():
@@ -78,6 +86,11 @@ def main() -> None:
     write_json(args.out / "jepa" / "surprise.json", {"context": args.context, "threshold": threshold,
                                                       "calibration": "99th percentile of frame surprise on 100 possible clips"})
 
+    # What the latents know: linear probes of the ball and the wall on one-ball clips.
+    probe_clips, facts = labelled_clips(200, seed=args.seed + 3)
+    probes = {name: {k: round(v, 3) for k, v in clip_probes(models[name][0], probe_clips, facts).items()}
+              for name in ("jepa", "untrained")}
+
     print(f"\n{'model':<10} {'ctx':>3} {'property':<13} {'agg':<5} {'pairwise':>8} {'auroc':>6}")
     for name, c, prop, how, acc, auc in rows:
         print(f"{name:<10} {c:>3} {prop:<13} {how:<5} {acc:>8.3f} {auc:>6.3f}")
@@ -88,6 +101,10 @@ def main() -> None:
         headline = results[name][args.context]
         line[name] = {"pairwise": {prop: round(headline[prop]["max"]["pairwise"], 3) for prop in PROPERTIES},
                       "auroc": {prop: round(headline[prop]["max"]["auroc"], 3) for prop in PROPERTIES}}
+    print("\nlinear-probe R^2 (held-out one-ball clips):")
+    for name, r2 in probes.items():
+        print(f"{name:<10} " + "  ".join(f"{k} {v:.2f}" for k, v in r2.items()))
+    line["probe_r2"] = probes
     line["seconds"] = round(time.time() - t0, 1)
     print(json.dumps(line))
 

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from hjepa.cli import main
-from hjepa.data.physics import possible_clips
+from hjepa.data.physics import PhysicsConfig, labelled_clips, possible_clips
+from hjepa.eval.probes import clip_probes
 from hjepa.eval.surprise import auroc, clip_scores, frame_surprise, frames_above, pairwise_accuracy
 from hjepa.train.video import VideoRunConfig, load_video_model, train_video
 from hjepa.world_model.video import VideoJEPA, VideoJEPAObjective, VideoLossConfig, VideoModelConfig
@@ -141,3 +142,28 @@ def test_physics_pair_cli_writes_a_matched_pair(tmp_path, capsys):
     assert possible.shape == impossible.shape == (32, 3, 64, 64) and result["variant"] == ["pass_through"]
     assert np.array_equal(possible[:onset], impossible[:onset]) and not np.array_equal(possible, impossible)
     assert (tmp_path / "solidity_0_impossible.gif").stat().st_size > 1000
+
+
+class _BallCentroid(torch.nn.Module):
+    """A hand-made 'encoder': the mean column of the bright (ball-coloured) pixels, and noise."""
+
+    def __init__(self):
+        super().__init__()
+        self.dummy = torch.nn.Parameter(torch.zeros(1))
+
+    def encode(self, clips):
+        x = clips.float() / 255
+        bright = (x.amax(2) > 0.9).float()  # (B, T, H, W): ball colours have a channel at 1.0
+        cols = torch.arange(x.shape[-1], dtype=torch.float32)
+        centroid = (bright.sum(-2) * cols).sum(-1) / bright.sum((-2, -1)).clamp(min=1)
+        noise = torch.randn(x.shape[:2] + (4,), generator=torch.Generator().manual_seed(0))
+        return torch.cat([centroid[..., None], noise], -1)
+
+
+def test_clip_probes_read_what_the_latent_holds():
+    clips, facts = labelled_clips(40, seed=0, cfg=PhysicsConfig(frames=6, occluder_width=(0.0, 0.0)))  # no occluder: always visible
+    assert clips.shape == (40, 6, 3, 64, 64) and facts["ball_x"].shape == (40, 6)
+    np.testing.assert_allclose(facts["ball_x_from_wall"], facts["ball_x"] - facts["wall_x"])
+    r2 = clip_probes(_BallCentroid(), clips, facts)
+    assert r2["ball_x"] > 0.95  # the centroid is the ball's column
+    assert r2["wall_height"] < 0.2  # nothing in this latent says how tall the wall is

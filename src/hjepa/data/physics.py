@@ -211,6 +211,19 @@ def possible_clips(n: int, seed: int, cfg: PhysicsConfig = PhysicsConfig(), chun
     return np.concatenate(out) if out else np.zeros((0, cfg.frames, 3, cfg.size, cfg.size), np.uint8)
 
 
+def labelled_clips(n: int, seed: int, cfg: PhysicsConfig = PhysicsConfig()) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """n possible one-ball clips (n, T, 3, S, S) uint8 and what is true in each frame, for probes:
+    a dict of (n, T) arrays: the ball's x, y, vx, vy, radius, its x relative to the wall, and the
+    wall's x and height. One ball, so "the ball's position" needs no convention on which ball."""
+    cfg = replace(cfg, balls=1)
+    states, _ = simulate(random_worlds(np.random.default_rng([seed, 2]), n, cfg), cfg.frames, cfg)
+    w = _over_time(states)
+    facts = {"ball_x": w["pos"][..., 0, 0], "ball_y": w["pos"][..., 0, 1], "ball_vx": w["vel"][..., 0, 0],
+             "ball_vy": w["vel"][..., 0, 1], "ball_radius": w["radius"][..., 0],
+             "ball_x_from_wall": w["pos"][..., 0, 0] - w["wall_x"], "wall_x": w["wall_x"], "wall_height": w["wall_h"]}
+    return render(states, cfg), facts
+
+
 @dataclass
 class PairSet:
     """Matched clips: identical before `onset`, the impossible one breaks `prop` from `onset` on."""

@@ -79,3 +79,26 @@ def rollout_error_by_horizon(model: JEPAWorldModel, dataset: TrajectoryDataset, 
     scale = z.reshape(-1, z.shape[-1]).var(0).sum()
     errors = ((predicted - z[:, 1:]).pow(2).sum(-1).mean(0) / scale).cpu().tolist()
     return {k * (i + 1): e for i, e in enumerate(errors)}
+
+
+@torch.no_grad()
+def clip_probes(model, clips: np.ndarray, facts: dict[str, np.ndarray], batch: int = 32) -> dict[str, float]:
+    """Held-out R^2 of a linear probe from a clip model's latent to each fact, per frame.
+
+    clips (N, T, C, H, W) and facts {name: (N, T)} as `data.physics.labelled_clips` returns
+    them; the first half of the clips fits the probes, the second half scores them (a probe
+    that memorizes one clip's layout cannot pass)."""
+    device = next(model.parameters()).device
+    z = torch.cat([model.encode(torch.as_tensor(clips[i:i + batch]).to(device)).cpu() for i in range(0, len(clips), batch)])
+    half = len(clips) // 2
+    fit_z, test_z = z[:half].flatten(0, 1), z[half:].flatten(0, 1)
+    # Standardize with the fit half's statistics: the ridge penalty is not scale-free, and an
+    # untrained encoder's latents are small enough for it to erase them.
+    mean, std = fit_z.mean(0), fit_z.std(0) + 1e-8
+    fit_z, test_z = (fit_z - mean) / std, (test_z - mean) / std
+    out = {}
+    for name, values in facts.items():
+        y = torch.as_tensor(values, dtype=torch.float32)[..., None]
+        probe = LinearProbe.fit(fit_z, y[:half].flatten(0, 1))
+        out[name] = probe.r2(test_z, y[half:].flatten(0, 1))
+    return out
