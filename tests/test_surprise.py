@@ -76,6 +76,24 @@ def test_objective_trains_with_each_regularizer(regularizer):
         VideoJEPAObjective(VideoJEPA(cfg), VideoLossConfig(regularizer="none"))
 
 
+def test_moving_covariance_charges_only_dimensions_that_move_together():
+    cfg = VideoModelConfig()
+    cfg.encoder.channels, cfg.encoder.latent_dim, cfg.hidden_dim = (4, 4, 4, 4), 4, 8
+    objective = VideoJEPAObjective(VideoJEPA(cfg), VideoLossConfig(time_cov=1.0))
+    t = torch.linspace(-1, 1, 5)
+    static = torch.randn(16, 1, 4, generator=torch.Generator().manual_seed(0)).expand(16, 5, 4)  # a layout per clip
+    one_moves = static.clone()
+    one_moves[..., 0] += t * torch.linspace(0.5, 2, 16)[:, None]
+    together = one_moves.clone()
+    together[..., 1] += t * torch.linspace(0.5, 2, 16)[:, None]  # dimension 1 moves exactly as dimension 0
+    assert objective.moving_covariance(static).item() == pytest.approx(0.0, abs=1e-10)  # what is constant is free
+    assert objective.moving_covariance(one_moves).item() == pytest.approx(0.0, abs=1e-10)
+    assert objective.moving_covariance(together).item() > 1.0
+    windows = torch.as_tensor(possible_clips(4, seed=0)[:, :5])
+    terms = objective(windows)
+    assert terms["time_cov"] > 0 and VideoJEPAObjective(objective.model, VideoLossConfig())(windows)["time_cov"] == 0
+
+
 @pytest.fixture(scope="module")
 def video_run(tmp_path_factory):
     run = tmp_path_factory.mktemp("video") / "run"
