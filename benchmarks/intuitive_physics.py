@@ -67,9 +67,9 @@ def main() -> None:
     seed_everything(args.seed)
     jepa = load_video_model(args.out / "jepa")
     untrained = VideoJEPA(jepa_cfg.model).to(next(jepa.parameters()).device).eval()  # same architecture, initial weights
-    contexts = [c for c in args.contexts if c <= jepa_cfg.model.context] or [jepa_cfg.model.context]
-    models = {"jepa": (jepa, contexts), "pixel": (load_video_model(args.out / "pixel"), [args.context]),
-              "untrained": (untrained, contexts)}
+    jepa_contexts = sorted({c for c in args.contexts if c <= jepa_cfg.model.context} | {args.context})  # headline included
+    models = {"jepa": (jepa, jepa_contexts), "pixel": (load_video_model(args.out / "pixel"), [args.context]),
+              "untrained": (untrained, jepa_contexts)}
     results: dict = {}
     rows = []
     for name, (model, contexts) in models.items():
