@@ -103,6 +103,18 @@ def test_forbidden_region_checks_between_predicted_states():
         ForbiddenRegion(lambda z: z, low=[1.0, 0.0], high=[0.0, 1.0])
 
 
+def test_forbidden_margin_shrinks_to_the_current_clearance():
+    box = ForbiddenRegion(lambda z: z, low=[2.0, -1.0], high=[3.0, 1.0], margin=2.0, slack=0.5)
+    z_far = torch.tensor([6.0, 0.0])  # clearance 3: the full margin applies
+    assert box.violated(None, z_far, torch.tensor([[[4.5, 0.0]], [[5.5, 0.0]]])).tolist() == [True, False]
+    z_near = torch.tensor([4.0, 0.0])  # clearance 1, inside the margin: every plan would violate the full margin
+    latents = torch.tensor([[[5.0, 0.0]], [[4.0, 2.0]], [[3.7, 0.0]], [[3.2, 0.0]]])  # away, along, 0.3 closer, 0.8 closer
+    assert box.violated(None, z_near, latents).tolist() == [False, False, False, True]
+    assert box.clearance(torch.tensor([[2.5, 0.0], [4.0, 0.0], [4.0, 3.0]])).tolist() == [0.0, 1.0, 2.0]
+    with pytest.raises(ValueError, match="margin"):
+        ForbiddenRegion(lambda z: z, low=[0.0], high=[1.0], margin=-1.0)
+
+
 def test_action_bound_guardrail():
     actions = torch.tensor([[[1.0, 0.0], [2.0, 2.0]], [[1.0, 1.0], [0.0, 2.4]]])  # norms (1, 2.83), (1.41, 2.4)
     assert ActionBound(2.45).violated(actions, None, torch.zeros(2, 2, 2)).tolist() == [True, False]

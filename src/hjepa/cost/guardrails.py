@@ -38,27 +38,42 @@ class ForbiddenRegion:
     linear position probe fitted on the dataset (`hjepa.eval.probes.LinearProbe`). The path
     between consecutive predicted states is checked at `substeps` points, since one predictor
     step may cover several environment steps; `margin` widens the box to absorb read-out error.
+
+    An agent already inside the margin (it started there, or the read-out erred) could not
+    move at all if the full margin applied, since every path would begin inside it. So the
+    margin shrinks to the current clearance (less `slack`): a plan may leave the margin or
+    move along it, never get closer to the box than the agent is now by more than `slack`.
     """
 
     def __init__(self, readout: Callable[[torch.Tensor], torch.Tensor], low: Sequence[float], high: Sequence[float],
-                 margin: float = 0.0, substeps: int = 4):
+                 margin: float = 0.0, substeps: int = 4, slack: float = 0.5):
         self.readout = readout
-        self.low = torch.as_tensor(low, dtype=torch.float32) - margin
-        self.high = torch.as_tensor(high, dtype=torch.float32) + margin
+        self.low = torch.as_tensor(low, dtype=torch.float32)
+        self.high = torch.as_tensor(high, dtype=torch.float32)
         if self.low.shape != self.high.shape or bool((self.low > self.high).any()):
             raise ValueError(f"forbidden region needs low <= high per coordinate, got {low} and {high}")
+        if margin < 0 or slack < 0:
+            raise ValueError(f"margin and slack must be >= 0, got {margin} and {slack}")
+        self.margin = margin
+        self.slack = slack
         self.substeps = substeps
 
-    def inside(self, states: torch.Tensor) -> torch.Tensor:
-        """(..., S) states -> (...) bool."""
+    def clearance(self, states: torch.Tensor) -> torch.Tensor:
+        """(..., S) states -> (...) distance to the box along the farthest axis (L-inf), 0 inside."""
         low, high = self.low.to(states), self.high.to(states)
-        return ((states >= low) & (states <= high)).all(dim=-1)
+        return torch.maximum(low - states, states - high).amax(dim=-1).clamp_min(0)
+
+    def inside(self, states: torch.Tensor, margin: float | torch.Tensor = 0.0) -> torch.Tensor:
+        """(..., S) states -> (...) bool: inside the box widened by `margin`."""
+        low, high = self.low.to(states), self.high.to(states)
+        return ((states >= low - margin) & (states <= high + margin)).all(dim=-1)
 
     def violated(self, actions, z0, latents):
         states = self.readout(torch.cat([z0.expand(len(latents), 1, -1), latents], dim=1))  # (N, T+1, S)
+        margin = (self.clearance(states[0, 0]) - self.slack).clamp(0, self.margin)
         t = torch.linspace(0, 1, self.substeps + 1, device=states.device)[1:, None]  # (K, 1)
         path = states[:, :-1, None] + t * (states[:, 1:, None] - states[:, :-1, None])  # (N, T, K, S)
-        return self.inside(path).flatten(1).any(dim=1)
+        return self.inside(path, margin).flatten(1).any(dim=1)
 
 
 def violations(guardrails: Sequence[Guardrail], actions: torch.Tensor, z0: torch.Tensor, latents: torch.Tensor) -> torch.Tensor:
