@@ -11,9 +11,12 @@ zero heuristic (the uninformed baseline for `astar`'s node count); the cost-to-g
 first (`hjepa fit-value`) if the run has none. `--forbidden X0 Y0 X1 Y1`
 adds an invisible "lava" rectangle to the environment and, as a guardrail, to the planner: the
 guardrail judges predicted states through the run's linear position probe, widened by
-`--margin` pixels. `--anytime TOL` lets every planner stop early once an iteration improves its
-best cost by less than TOL (a fraction), and runs easy tasks (start and goal in the same room)
-next to the hard ones, to show that compute follows difficulty.
+`--margin` pixels. With a box, `success_rate_safe_path` is the success rate on the tasks where
+a path exists that keeps `--margin` + 1 px from the box (the env's flood fill: a corridor the
+cautious agent can use at all); `success_rate` counts every task. `--anytime TOL` lets every
+planner stop early once an iteration improves its best cost by less than TOL (a fraction), and
+runs easy tasks (start and goal in the same room) next to the hard ones, to show that compute
+follows difficulty.
 
 `--search-problems N` instead compares A* with the learned heuristic against A* with a zero
 heuristic on N open-loop planning problems (start and goal images of hard tasks, no acting):
@@ -40,7 +43,7 @@ from hjepa.train.value import fit_value
 
 VARIANTS = {"cem+value": {"name": "cem", "terminal_value": True}, "astar0": {"name": "astar", "heuristic": "zero"}}
 
-COLUMNS = ("planner", "tasks", "success_rate", "sec_per_episode", "mean_planner_iterations", "planner_iterations_per_episode", "forbidden_steps", "guardrail_stops")
+COLUMNS = ("planner", "tasks", "success_rate", "success_rate_safe_path", "sec_per_episode", "mean_planner_iterations", "planner_iterations_per_episode", "forbidden_steps", "guardrail_stops")
 
 
 def run_probe(run: str, model):
@@ -120,7 +123,8 @@ def main() -> None:
     for name, cfg in configs.items():
         agent = Agent.load(args.run, cfg, guardrails=guardrails)
         for kind in task_kinds:
-            env = TwoRooms(forbidden=tuple(args.forbidden) if args.forbidden else None, same_room=kind == "easy")
+            env = TwoRooms(forbidden=tuple(args.forbidden) if args.forbidden else None, same_room=kind == "easy",
+                           safe_clearance=args.margin + 1.0)
             summary, _ = evaluate(agent, args.episodes, seed=args.seed, env=env)
             line = {"benchmark": "planners", "planner": name, "tasks": kind, **summary, "forbidden": args.forbidden,
                     "overrides": args.set, "run": args.run}
@@ -129,7 +133,7 @@ def main() -> None:
     print()
     print("  ".join(f"{c:>23}" for c in COLUMNS))
     for line in lines:
-        print("  ".join(f"{round(line[c], 3) if isinstance(line[c], float) else line[c]:>23}" for c in COLUMNS))
+        print("  ".join(f"{round(line[c], 3) if isinstance(line[c], float) else str(line[c]):>23}" for c in COLUMNS))
     if args.anytime:  # does compute follow difficulty? easy / hard, per replan and per task
         by_kind = {(line["planner"], line["tasks"]): line for line in lines}
         for name in configs:

@@ -113,3 +113,50 @@ def test_same_room_tasks():
     for s in range(10):
         _, info = env.reset(seed=s)
         assert (info["pos"][0] > info["wall_x"]) == (info["goal_pos"][0] > info["wall_x"])
+
+
+def test_path_exists_around_or_not_past_a_box():
+    from hjepa.envs.two_rooms import path_exists
+
+    top, bottom, right = (10.0, 10.0), (10.0, 50.0), (50.0, 50.0)
+    assert path_exists(top, right, wall_x=30, door_y=30)  # through the door
+    across = (0.0, 28.0, 26.0, 32.0)  # spans the left room but for a 2.5 px gap beside the wall (x 26..28.5)
+    assert path_exists(top, bottom, 30, 30, box=across, clearance=0.0)
+    assert not path_exists(top, bottom, 30, 30, box=across, clearance=3.0)  # the gap is too close to the box
+    assert path_exists(top, right, 30, 10, box=across, clearance=3.0)  # the door is above the box
+    assert not path_exists(bottom, right, 30, 10, box=across, clearance=3.0)
+    assert not path_exists((27.0, 30.0), right, 30, 30, box=across, clearance=3.0)  # starts too close
+    env = TwoRooms(forbidden=across, safe_clearance=3.0)
+    _, info = env.reset(seed=0, options={"wall_x": 30, "door_y": 10, "start": top, "goal": right})
+    assert info["safe_path"]
+    _, info = env.reset(seed=0, options={"wall_x": 30, "door_y": 10, "start": bottom, "goal": right})
+    assert not info["safe_path"]
+
+
+class _StraightToGoal:
+    """A scripted agent: reads both blobs' centres from the images and heads straight at the goal."""
+
+    @staticmethod
+    def _centre(image):
+        ys, xs = np.mgrid[:image.shape[0], :image.shape[1]]
+        return np.array([(xs * image).sum(), (ys * image).sum()]) / image.sum()
+
+    def reset(self):
+        pass
+
+    def act(self, obs, goal_obs):
+        return (self._centre(goal_obs[0]) - self._centre(obs[0])).astype(np.float32)
+
+
+def test_evaluate_scores_success_on_the_tasks_with_a_safe_path():
+    from hjepa.eval import evaluate
+
+    box = (0.0, 28.0, 26.0, 32.0)  # across the left room but for a gap beside the wall
+    env = TwoRooms(fixed_layout=(30, 30), forbidden=box, safe_clearance=3.0, same_room=True)
+    summary, records = evaluate(_StraightToGoal(), 12, seed=0, env=env, progress=False)
+    safe = [TwoRooms(fixed_layout=(30, 30), forbidden=box, safe_clearance=3.0, same_room=True).reset(seed=i)[1]["safe_path"]
+            for i in range(12)]
+    assert [r.safe_path for r in records] == safe and 0 < sum(safe) < 12  # both kinds of task occur
+    assert summary["safe_path_tasks"] == sum(safe)
+    assert summary["success_rate_safe_path"] == pytest.approx(np.mean([r.success for r, s in zip(records, safe) if s]))
+    assert summary["forbidden_steps"] == sum(r.forbidden_steps for r in records)

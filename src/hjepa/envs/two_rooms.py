@@ -58,6 +58,38 @@ def room_of(pos: np.ndarray, wall_x: np.ndarray) -> np.ndarray:
     return (pos[..., 0] > wall_x).astype(np.int64)
 
 
+def path_exists(start, goal, wall_x: float, door_y: float, box: tuple[float, float, float, float] | None = None,
+                clearance: float = 0.0, resolution: float = 0.5) -> bool:
+    """Whether the free space connects start and goal (x, y) without coming within `clearance`
+    px (along either axis) of the box (x_min, y_min, x_max, y_max): a flood fill on a grid of
+    `resolution` px. False when start or goal itself is that close to the box."""
+    grid = np.arange(_FREE_LO, _FREE_HI + 1e-6, resolution, dtype=np.float32)
+    points = np.stack(np.meshgrid(grid, grid, indexing="xy"), -1)  # (H, W, 2) as (x, y), row = y
+    free = is_free(points, wall_x, door_y)
+    if box is not None:
+        x0, y0, x1, y1 = box
+        x, y = points[..., 0], points[..., 1]
+        free &= ~((x >= x0 - clearance) & (x <= x1 + clearance) & (y >= y0 - clearance) & (y <= y1 + clearance))
+    cell = lambda p: (int(np.clip(round((p[1] - _FREE_LO) / resolution), 0, len(grid) - 1)),
+                      int(np.clip(round((p[0] - _FREE_LO) / resolution), 0, len(grid) - 1)))
+    (si, sj), (gi, gj) = cell(start), cell(goal)
+    if not (free[si, sj] and free[gi, gj]):
+        return False
+    reached = np.zeros_like(free)
+    reached[si, sj] = True
+    while not reached[gi, gj]:
+        grown = reached.copy()
+        grown[1:] |= reached[:-1]
+        grown[:-1] |= reached[1:]
+        grown[:, 1:] |= reached[:, :-1]
+        grown[:, :-1] |= reached[:, 1:]
+        grown &= free
+        if np.array_equal(grown, reached):
+            return False
+        reached = grown
+    return True
+
+
 @dataclass
 class Layout:
     wall_x: int
@@ -168,18 +200,23 @@ class TwoRooms(gym.Env):
 
     `forbidden=(x_min, y_min, x_max, y_max)` adds a "lava" rectangle for guardrail tests. It is
     not drawn in the observation (the agent learns nothing about it from pixels): it is given
-    only to the cost module, as a guardrail. Start and goal are drawn outside it, and
-    `info["in_forbidden"]` says whether the agent is inside it now.
+    only to the cost module, as a guardrail. Start and goal are drawn outside it,
+    `info["in_forbidden"]` says whether the agent is inside it now, and `info["safe_path"]`
+    whether some path from start to goal keeps `safe_clearance` px from it (so a benchmark can
+    score success on the tasks that a cautious agent can solve at all).
     """
 
     metadata = {"render_modes": ["rgb_array"]}
 
     def __init__(self, fixed_layout: tuple[int, int] | None = None, max_steps: int = MAX_STEPS, render_mode: str | None = None,
-                 forbidden: tuple[float, float, float, float] | None = None, same_room: bool = False):
+                 forbidden: tuple[float, float, float, float] | None = None, same_room: bool = False,
+                 safe_clearance: float = 0.0):
         if forbidden is not None and (len(forbidden) != 4 or forbidden[0] > forbidden[2] or forbidden[1] > forbidden[3]):
             raise ValueError(f"forbidden must be (x_min, y_min, x_max, y_max) with min <= max, got {forbidden}")
         self.same_room = same_room
         self.forbidden = None if forbidden is None else tuple(float(v) for v in forbidden)
+        self.safe_clearance = safe_clearance
+        self._safe_path = True
         self.fixed_layout = Layout(*fixed_layout) if fixed_layout is not None else None
         self.max_steps = max_steps
         self.render_mode = render_mode
@@ -208,6 +245,8 @@ class TwoRooms(gym.Env):
         for name, p in (("start", self._pos), ("goal", self._goal)):
             if p.shape != (2,) or not is_free(p, self._wall_x, self._door_y):
                 raise ValueError(f"{name} position {p.tolist()} is not a free (x, y) cell of this layout")
+        self._safe_path = self.forbidden is None or path_exists(self._pos, self._goal, self._wall_x, self._door_y,
+                                                                self.forbidden, self.safe_clearance)
         self._steps = 0
         return self._observe(self._pos), self._info()
 
@@ -252,5 +291,6 @@ class TwoRooms(gym.Env):
             "success": distance <= SUCCESS_RADIUS,
             "steps": self._steps,
             "in_forbidden": self.in_forbidden(self._pos),
+            "safe_path": self._safe_path,
             "goal_obs": self.goal_observation(),
         }

@@ -19,12 +19,13 @@ class EpisodeRecord:
     planner_iterations: list = field(default_factory=list)  # per replan
     forbidden_steps: int = 0  # executed steps that ended inside the env's forbidden region
     guardrail_stops: int = 0  # steps the agent held still because no plan satisfied the guardrails
+    safe_path: bool = True  # the env says a path clear of its forbidden region exists (always, without one)
     frames: list = field(default_factory=list)  # (obs, pos, goal_pos, imagined positions or None) per step
 
 
 def run_episode(agent, env: TwoRooms, seed: int, record: bool = False) -> EpisodeRecord:
     obs, info = env.reset(seed=seed)
-    goal_obs = info["goal_obs"]
+    goal_obs, safe_path = info["goal_obs"], bool(info.get("safe_path", True))
     agent.reset()
     frames, iterations, forbidden, stops = [], [], 0, 0
     start = time.perf_counter()
@@ -43,7 +44,7 @@ def run_episode(agent, env: TwoRooms, seed: int, record: bool = False) -> Episod
     seconds = time.perf_counter() - start
     if record:
         frames.append((obs, info["pos"], info["goal_pos"], None))
-    return EpisodeRecord(bool(info["success"]), info["steps"], seconds, info["distance"], iterations, forbidden, stops, frames)
+    return EpisodeRecord(bool(info["success"]), info["steps"], seconds, info["distance"], iterations, forbidden, stops, safe_path, frames)
 
 
 def evaluate(agent, episodes: int, seed: int = 0, record: int = 0, progress: bool = True,
@@ -67,5 +68,7 @@ def evaluate(agent, episodes: int, seed: int = 0, record: int = 0, progress: boo
         "planner_iterations_per_episode": float(np.mean([sum(r.planner_iterations) for r in records])),  # a task's compute
         "forbidden_steps": int(sum(r.forbidden_steps for r in records)),
         "guardrail_stops": int(sum(r.guardrail_stops for r in records)),
+        "safe_path_tasks": int(sum(r.safe_path for r in records)),
+        "success_rate_safe_path": float(np.mean([r.success for r in records if r.safe_path])) if any(r.safe_path for r in records) else None,
     }
     return summary, records
