@@ -136,7 +136,8 @@ def main() -> None:
     print()
     print("  ".join(f"{c:>23}" for c in COLUMNS))
     for line in lines:
-        print("  ".join(f"{round(line[c], 3) if isinstance(line[c], float) else str(line[c]):>23}" for c in COLUMNS))
+        cells = [line.get(c, "-") for c in COLUMNS]  # success_rate_safe_path only with --forbidden
+        print("  ".join(f"{round(v, 3) if isinstance(v, float) else str(v):>23}" for v in cells))
     if args.anytime:  # does compute follow difficulty? easy / hard, per replan and per task
         by_kind = {(line["planner"], line["tasks"]): line for line in lines}
         for name in configs:

@@ -68,7 +68,9 @@ def evaluate(agent, episodes: int, seed: int = 0, record: int = 0, progress: boo
         "planner_iterations_per_episode": float(np.mean([sum(r.planner_iterations) for r in records])),  # a task's compute
         "forbidden_steps": int(sum(r.forbidden_steps for r in records)),
         "guardrail_stops": int(sum(r.guardrail_stops for r in records)),
-        "safe_path_tasks": int(sum(r.safe_path for r in records)),
-        "success_rate_safe_path": float(np.mean([r.success for r in records if r.safe_path])) if any(r.safe_path for r in records) else None,
     }
+    if getattr(env, "forbidden", None) is not None:  # success on the tasks a cautious agent can solve at all
+        safe = [r.success for r in records if r.safe_path]
+        summary["safe_path_tasks"] = len(safe)
+        summary["success_rate_safe_path"] = float(np.mean(safe)) if safe else None
     return summary, records
