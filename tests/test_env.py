@@ -131,6 +131,8 @@ def test_path_exists_around_or_not_past_a_box():
     assert info["safe_path"]
     _, info = env.reset(seed=0, options={"wall_x": 30, "door_y": 10, "start": bottom, "goal": right})
     assert not info["safe_path"]
+    with pytest.raises(ValueError, match="safe_clearance"):
+        TwoRooms(forbidden=across, safe_clearance=-1.0)
 
 
 class _StraightToGoal:

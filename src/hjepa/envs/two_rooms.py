@@ -58,6 +58,13 @@ def room_of(pos: np.ndarray, wall_x: np.ndarray) -> np.ndarray:
     return (pos[..., 0] > wall_x).astype(np.int64)
 
 
+def in_box(pos: np.ndarray, box: tuple[float, float, float, float], clearance: float = 0.0) -> np.ndarray:
+    """True where a (..., 2) position lies in the box (x_min, y_min, x_max, y_max) widened by `clearance`."""
+    x0, y0, x1, y1 = box
+    x, y = pos[..., 0], pos[..., 1]
+    return (x >= x0 - clearance) & (x <= x1 + clearance) & (y >= y0 - clearance) & (y <= y1 + clearance)
+
+
 def path_exists(start, goal, wall_x: float, door_y: float, box: tuple[float, float, float, float] | None = None,
                 clearance: float = 0.0, resolution: float = 0.5) -> bool:
     """Whether the free space connects start and goal (x, y) without coming within `clearance`
@@ -67,9 +74,7 @@ def path_exists(start, goal, wall_x: float, door_y: float, box: tuple[float, flo
     points = np.stack(np.meshgrid(grid, grid, indexing="xy"), -1)  # (H, W, 2) as (x, y), row = y
     free = is_free(points, wall_x, door_y)
     if box is not None:
-        x0, y0, x1, y1 = box
-        x, y = points[..., 0], points[..., 1]
-        free &= ~((x >= x0 - clearance) & (x <= x1 + clearance) & (y >= y0 - clearance) & (y <= y1 + clearance))
+        free &= ~in_box(points, box, clearance)
     cell = lambda p: (int(np.clip(round((p[1] - _FREE_LO) / resolution), 0, len(grid) - 1)),
                       int(np.clip(round((p[0] - _FREE_LO) / resolution), 0, len(grid) - 1)))
     (si, sj), (gi, gj) = cell(start), cell(goal)
@@ -213,6 +218,8 @@ class TwoRooms(gym.Env):
                  safe_clearance: float = 0.0):
         if forbidden is not None and (len(forbidden) != 4 or forbidden[0] > forbidden[2] or forbidden[1] > forbidden[3]):
             raise ValueError(f"forbidden must be (x_min, y_min, x_max, y_max) with min <= max, got {forbidden}")
+        if safe_clearance < 0:
+            raise ValueError(f"safe_clearance is a distance in pixels: it must be >= 0, got {safe_clearance}")
         self.same_room = same_room
         self.forbidden = None if forbidden is None else tuple(float(v) for v in forbidden)
         self.safe_clearance = safe_clearance
@@ -265,10 +272,7 @@ class TwoRooms(gym.Env):
         return self._observe(self._goal)
 
     def in_forbidden(self, pos: np.ndarray) -> bool:
-        if self.forbidden is None:
-            return False
-        x0, y0, x1, y1 = self.forbidden
-        return bool(x0 <= pos[0] <= x1 and y0 <= pos[1] <= y1)
+        return self.forbidden is not None and bool(in_box(np.asarray(pos), self.forbidden))
 
     def render(self):
         obs = self._observe(self._pos)
