@@ -308,3 +308,42 @@ def test_make_planner_plans_through_the_corrected_model():
         make_planner(SteppedWorld(), corrected_cfg)
     with pytest.raises(ValueError, match="correction_radius"):
         make_planner(SteppedWorld(), PlannerConfig(**{**cfg.__dict__, "correction_radius": -1.0}), memory=_stuck_memory(1))
+
+
+def test_path_around_box_matches_hand_computed_lengths():
+    from hjepa.cost.guardrails import path_around_box
+
+    low, high = torch.zeros(2), torch.ones(2)
+    cases = [
+        ((-1.0, 0.5), (2.0, 0.5), 2 * 1.25**0.5 + 1),  # straight through: two corners and the top edge
+        ((-1.0, 0.5), (0.5, 1.2), 1.25**0.5 + 0.29**0.5),  # one corner, (0, 1)
+        ((-1.0, 2.0), (2.0, 2.0), 3.0),  # clear of the box: straight
+        ((-1.0, 0.0), (2.0, 0.0), 3.0),  # along an edge: touching is allowed
+        ((-1.0, -1.0), (2.0, 2.0), 2 * 5**0.5),  # the diagonal through the box: around a corner
+        ((0.5, 0.4), (0.5, -1.0), 1.0),  # from inside: first moved to the nearest edge, (0.5, 0)
+    ]
+    for p, g, expected in cases:
+        assert float(path_around_box(torch.tensor(p), torch.tensor(g), low, high)) == pytest.approx(expected, abs=1e-5)
+    batch = path_around_box(torch.randn(5, 7, 2) * 3, torch.tensor([2.0, 0.5]), low, high)
+    assert batch.shape == (5, 7) and bool((batch >= 0).all())
+
+
+def test_detour_cost_steers_a_short_plan_around_the_forbidden_region_not_into_its_face():
+    from hjepa.memory import ShortTermMemory
+
+    start, goal = torch.zeros(2), torch.tensor([8.0, 0.0])
+    box = ForbiddenRegion(lambda z: z, low=[2.0, -1.0], high=[4.0, 1.0])
+    cfg = PlannerConfig(name="cem", horizon=2, action_repeat=1, num_samples=512, iterations=20, init_std=1.0,
+                        max_action_norm=1.0, final_share=1.0, seed=0)
+    memory = ShortTermMemory()
+    memory.remember_state(start)
+    straight = make_planner(AdditiveWorld(), cfg, guardrails=[box], memory=memory).plan(start, goal)
+    # Two unit moves cannot pass the box; by straight-line distance the best end is at its face.
+    assert abs(float(straight.imagined[-1, 1])) < 0.3 and float(straight.imagined[-1, 0]) > 1.8
+    around_cfg = PlannerConfig(**{**cfg.__dict__, "detour_weight": 1.0})
+    around = make_planner(AdditiveWorld(), around_cfg, guardrails=[box], memory=memory).plan(start, goal)
+    assert around.safe and abs(float(around.imagined[-1, 1])) > 0.7  # heads for a corner instead
+    with pytest.raises(ValueError, match="memory"):
+        make_planner(AdditiveWorld(), around_cfg, guardrails=[box])
+    with pytest.raises(ValueError, match="detour_weight"):
+        make_planner(AdditiveWorld(), PlannerConfig(**{**cfg.__dict__, "detour_weight": -1.0}), guardrails=[box], memory=memory)

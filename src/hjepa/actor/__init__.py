@@ -9,9 +9,9 @@ from typing import Sequence
 
 from ..config import ConfigError
 from ..cost.critic import TerminalValueCost
-from ..cost.guardrails import Guardrail
+from ..cost.guardrails import ForbiddenRegion, Guardrail
 from ..cost.intrinsic import RevisitCost
-from ..cost.objectives import GoalDistanceCost
+from ..cost.objectives import DetourCost, GoalDistanceCost
 from ..world_model.correction import EpisodicCorrection
 from .base import Plan, Planner, PlannerConfig, project_to_ball
 from .gradient import GradientPlanner, HybridPlanner
@@ -25,8 +25,9 @@ PLANNER_NAMES = ("mppi", "cem", "gradient", "cem+grad", "mppi+grad", "astar")
 def make_planner(model, cfg: PlannerConfig, guardrails: Sequence[Guardrail] = (), value=None, memory=None) -> Planner:
     """The planner `cfg.name` names, checked against the model's predictor step. `value` is a
     fitted cost-to-go V(z, g), needed by `terminal_value=True` and by A* with heuristic "value".
-    `memory` (the agent's ShortTermMemory) is read by the revisit cost when `revisit_weight` > 0
-    and by the episodic correction of the model's predictions when `correction_radius` > 0.
+    `memory` (the agent's ShortTermMemory) is read by the revisit cost when `revisit_weight` > 0,
+    by the detour cost around each ForbiddenRegion guardrail when `detour_weight` > 0, and by
+    the episodic correction of the model's predictions when `correction_radius` > 0.
     A config that cannot work raises ConfigError (a ValueError), which the CLI prints in one line."""
     if cfg.name not in PLANNER_NAMES:
         raise ConfigError(f"unknown planner {cfg.name!r}; choose one of {list(PLANNER_NAMES)}")
@@ -55,6 +56,15 @@ def make_planner(model, cfg: PlannerConfig, guardrails: Sequence[Guardrail] = ()
         return AStarPlanner(model, cfg, guardrails, value if cfg.heuristic == "value" else None)
     steps = cfg.horizon * cfg.action_repeat // frameskip  # predicted states per plan
     cost = TerminalValueCost(value) if cfg.terminal_value else GoalDistanceCost.blend(steps, cfg.final_share)
+    regions = [g for g in guardrails if isinstance(g, ForbiddenRegion)]
+    if cfg.detour_weight < 0 or cfg.detour_clearance < 0:
+        raise ConfigError(f"detour_weight and detour_clearance must be >= 0 (weight 0: off), got {cfg.detour_weight} and {cfg.detour_clearance}")
+    if cfg.detour_weight > 0 and regions and not cfg.terminal_value:
+        if memory is None:
+            raise ConfigError("a forbidden-region guardrail with detour_weight > 0 needs the agent's short-term memory: "
+                              "pass memory= to make_planner (or set detour_weight=0)")
+        for region in regions:
+            cost = DetourCost(cost, region, memory, model, cfg.detour_weight, cfg.detour_clearance)
     if cfg.revisit_weight > 0:
         if memory is None:
             raise ConfigError("revisit_weight > 0 needs the agent's short-term memory: pass memory= to make_planner")

@@ -38,6 +38,10 @@ class PlannerConfig:
     # revisit_weight per state, within revisit_radius (both in moves of length 1: Two-Rooms pixels).
     revisit_weight: float = 0.0  # 0: off
     revisit_radius: float = 6.0
+    # With a ForbiddenRegion guardrail, the goal distance goes around the region (cost/objectives.py
+    # DetourCost): weight of the detour it forces, in moves of length 1 per pixel of detour (0: off).
+    detour_weight: float = 0.0
+    detour_clearance: float = 1.0  # the path around keeps this far (pixels) outside the guardrail's margin
     # Episodic correction (world_model/correction.py): predictions add the residuals observed this
     # episode at nearby states (within correction_radius moves) and actions (correction_action_radius).
     correction_radius: float = 0.0  # 0: off

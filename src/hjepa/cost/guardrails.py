@@ -76,6 +76,50 @@ class ForbiddenRegion:
         return self.inside(path, margin).flatten(1).any(dim=1)
 
 
+def crosses_box(a: torch.Tensor, b: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> torch.Tensor:
+    """(...) bool: the segment from a (..., 2) to b (..., 2) passes through the open box low < x < high
+    (touching an edge or a corner does not count). Liang-Barsky clipping, batched."""
+    d = b - a
+    flat = d.abs() < 1e-9
+    safe_d = torch.where(flat, torch.ones_like(d), d)
+    t_low, t_high = (low - a) / safe_d, (high - a) / safe_d
+    inside = (a > low) & (a < high)  # a flat axis is crossed for every t, or never
+    enter = torch.where(flat, torch.where(inside, -torch.inf, torch.inf), torch.minimum(t_low, t_high))
+    leave = torch.where(flat, torch.where(inside, torch.inf, -torch.inf), torch.maximum(t_low, t_high))
+    t_enter = enter.amax(dim=-1).clamp_min(0)
+    t_leave = leave.amin(dim=-1).clamp_max(1)
+    return t_leave - t_enter > 1e-6
+
+
+def path_around_box(p: torch.Tensor, g: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> torch.Tensor:
+    """(...) length of the shortest path from p (..., 2) to g (..., 2) that stays out of the open
+    box low < x < high. The taut path is straight, or wraps one corner, or two adjacent ones;
+    every candidate whose legs stay out of the box is a real path, so the shortest of them is
+    the answer. A point inside the box is first moved to its nearest edge."""
+    p, g = torch.broadcast_tensors(project_out_of_box(p, low, high), project_out_of_box(g, low, high))
+    corners = torch.stack([low, torch.stack([high[0], low[1]]), high, torch.stack([low[0], high[1]])])  # (4, 2) in order
+    best = torch.where(crosses_box(p, g, low, high), torch.inf, (g - p).norm(dim=-1))
+    pc, cg = p[..., None, :], g[..., None, :]  # (..., 1, 2) against the corners (4, 2)
+    to_corner = torch.where(crosses_box(pc, corners, low, high), torch.inf, (corners - pc).norm(dim=-1))  # (..., 4)
+    from_corner = torch.where(crosses_box(corners, cg, low, high), torch.inf, (cg - corners).norm(dim=-1))
+    best = torch.minimum(best, (to_corner + from_corner).amin(dim=-1))
+    edge = (corners.roll(-1, 0) - corners).norm(dim=-1)  # (4,) edge i joins corner i and i + 1
+    clockwise = to_corner + edge + from_corner.roll(-1, -1)  # corner i, then i + 1
+    counter = to_corner.roll(-1, -1) + edge + from_corner  # corner i + 1, then i
+    return torch.minimum(best, torch.minimum(clockwise, counter).amin(dim=-1))
+
+
+def project_out_of_box(p: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> torch.Tensor:
+    """Points (..., 2) inside the open box moved to the nearest point of its boundary; others unchanged."""
+    gaps = torch.cat([p - low, high - p], dim=-1)  # (..., 4): distance to the low x, low y, high x, high y edges
+    inside = (gaps > 0).all(dim=-1, keepdim=True)
+    nearest = gaps.argmin(dim=-1, keepdim=True)
+    moved = p.clone()
+    for k, target in enumerate((low[0], low[1], high[0], high[1])):
+        moved[..., k % 2] = torch.where(nearest[..., 0] == k, target, moved[..., k % 2])
+    return torch.where(inside, moved, p)
+
+
 def violations(guardrails: Sequence[Guardrail], actions: torch.Tensor, z0: torch.Tensor, latents: torch.Tensor) -> torch.Tensor:
     """(N,) True where a candidate violates at least one guardrail."""
     bad = torch.zeros(len(latents), dtype=torch.bool, device=latents.device)
