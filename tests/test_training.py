@@ -86,15 +86,24 @@ def test_agent_holds_still_when_no_plan_is_safe(tiny_dataset_dir, tmp_path):
     assert walled_in.info["planner_iterations"] >= 1
 
 
+def _free_port() -> int:
+    """A port nothing listens on now (a fixed port fails when another run still holds it)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def test_ddp_two_cpu_processes_stay_identical(tiny_dataset_dir, tmp_path):
     run = tmp_path / "ddp"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(_free_port()),
            "-m", "hjepa.cli", "train", "--data", str(tiny_dataset_dir), "--out", str(run), "--steps", "3", "--quiet",
            "--set", "train.batch_size=4", "train.seq_len=2", "model.encoder.channels=[8,8,8]",
            "model.encoder.latent_dim=8", "model.predictor.hidden_dim=16"]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     replicas = json.loads((run / "replicas.json").read_text())
     prints = replicas["fingerprints"]
     assert len(prints) == 2 and replicas["steps"] == 3
