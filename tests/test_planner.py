@@ -347,3 +347,6 @@ def test_detour_cost_steers_a_short_plan_around_the_forbidden_region_not_into_it
         make_planner(AdditiveWorld(), around_cfg, guardrails=[box])
     with pytest.raises(ValueError, match="detour_weight"):
         make_planner(AdditiveWorld(), PlannerConfig(**{**cfg.__dict__, "detour_weight": -1.0}), guardrails=[box], memory=memory)
+    cube = ForbiddenRegion(lambda z: z, low=[0.0, 0.0, 0.0], high=[1.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match="2-D"):
+        make_planner(AdditiveWorld(), around_cfg, guardrails=[cube], memory=memory)

@@ -58,7 +58,8 @@ def make_planner(model, cfg: PlannerConfig, guardrails: Sequence[Guardrail] = ()
     cost = TerminalValueCost(value) if cfg.terminal_value else GoalDistanceCost.blend(steps, cfg.final_share)
     regions = [g for g in guardrails if isinstance(g, ForbiddenRegion)]
     if cfg.detour_weight < 0 or cfg.detour_clearance < 0:
-        raise ConfigError(f"detour_weight and detour_clearance must be >= 0 (weight 0: off), got {cfg.detour_weight} and {cfg.detour_clearance}")
+        raise ConfigError(f"detour_weight and detour_clearance must be >= 0 (weight 0: off), "
+                          f"got {cfg.detour_weight} and {cfg.detour_clearance}")
     if cfg.detour_weight > 0 and regions and not cfg.terminal_value:
         if memory is None:
             raise ConfigError("a forbidden-region guardrail with detour_weight > 0 needs the agent's short-term memory: "

@@ -104,9 +104,9 @@ def path_around_box(p: torch.Tensor, g: torch.Tensor, low: torch.Tensor, high: t
     from_corner = torch.where(crosses_box(corners, cg, low, high), torch.inf, (cg - corners).norm(dim=-1))
     best = torch.minimum(best, (to_corner + from_corner).amin(dim=-1))
     edge = (corners.roll(-1, 0) - corners).norm(dim=-1)  # (4,) edge i joins corner i and i + 1
-    clockwise = to_corner + edge + from_corner.roll(-1, -1)  # corner i, then i + 1
-    counter = to_corner.roll(-1, -1) + edge + from_corner  # corner i + 1, then i
-    return torch.minimum(best, torch.minimum(clockwise, counter).amin(dim=-1))
+    forward = to_corner + edge + from_corner.roll(-1, -1)  # corner i, then i + 1
+    backward = to_corner.roll(-1, -1) + edge + from_corner  # corner i + 1, then i
+    return torch.minimum(best, torch.minimum(forward, backward).amin(dim=-1))
 
 
 def project_out_of_box(p: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> torch.Tensor:

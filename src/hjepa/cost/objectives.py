@@ -65,6 +65,8 @@ class DetourCost:
     def __init__(self, task_cost, region, memory, model, weight: float = 1.0, clearance: float = 0.0):
         if weight < 0 or clearance < 0:
             raise ValueError(f"detour weight and clearance must be >= 0, got {weight} and {clearance}")
+        if region.low.numel() != 2:
+            raise ValueError(f"the detour cost goes around boxes in 2-D state coordinates; this region has {region.low.numel()}")
         self.task_cost, self.region, self.memory, self.model = task_cost, region, memory, model
         self.weight, self.clearance = weight, clearance
         self.weights = task_cost.weights  # so another DetourCost can wrap this one
