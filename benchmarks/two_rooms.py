@@ -1,4 +1,4 @@
-"""Two-Rooms benchmark: collect -> train (wall-clock budget) -> plan, one JSON line out.
+"""Two-Rooms benchmark: collect -> train (wall-clock or fixed-work budget) -> plan, one JSON line out.
 
     python benchmarks/two_rooms.py --train-minutes 20 --episodes 200 --seed 0 --out bench_out
 
@@ -6,6 +6,12 @@ The training budget covers three phases: the JEPA (train-minutes - explore-minut
 refit-minutes); the agent collecting its own reward-free data by planning toward random goal
 images (`hjepa explore`, explore-minutes; 0 skips it); the predictor refit on cached latents of
 both datasets (`hjepa refit-predictor --extra-data`, refit-minutes; 0 skips it).
+
+`--train-steps N` replaces the wall clock by a fixed amount of work, so two machines (or two
+sessions) train the same model: N JEPA steps, `--explore-episodes` tasks of the agent's own
+data, `--refit-steps` refit steps (defaults: what the 20-minute budget bought in session 13).
+
+    python benchmarks/two_rooms.py --train-steps 12500 --episodes 200 --seed 0 --out bench_out
 
 Leaves the dataset in OUT/data and the trained run in OUT/run (loadable by hjepa.Agent.load).
 Extra training overrides: --set loss.idm=0 ...; planner overrides: --planner-set horizon=10 ...
@@ -24,12 +30,17 @@ from hjepa.cli import run
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--train-minutes", type=float, required=True)
+    budget = p.add_mutually_exclusive_group(required=True)
+    budget.add_argument("--train-minutes", type=float, help="wall-clock budget of the three phases")
+    budget.add_argument("--train-steps", type=int, help="a fixed amount of work instead: JEPA optimizer steps "
+                        "(with --explore-episodes and --refit-steps; the same numbers on any machine)")
     p.add_argument("--episodes", type=int, default=200)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--explore-minutes", type=float, default=3.0, help="part of the budget for the agent's own data")
     p.add_argument("--refit-minutes", type=float, default=3.0, help="part of the budget for the predictor refit")
+    p.add_argument("--explore-episodes", type=int, default=65, help="with --train-steps: the agent's own tasks")
+    p.add_argument("--refit-steps", type=int, default=3300, help="with --train-steps: predictor refit steps (0 skips it)")
     p.add_argument("--trajectories", type=int, default=2000)
     p.add_argument("--planner", choices=list(PLANNER_NAMES), help="default: the task's tuned planner")
     p.add_argument("--collect-set", nargs="*", default=[], help="collection overrides, e.g. speed_share=0.75")
@@ -37,8 +48,14 @@ def main() -> None:
     p.add_argument("--planner-set", nargs="*", default=[], help="planner overrides")
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args()
-    if min(args.refit_minutes, args.explore_minutes) < 0 or args.refit_minutes + args.explore_minutes >= args.train_minutes:
+    if args.train_steps is not None:
+        if args.train_steps <= 0 or min(args.explore_episodes, args.refit_steps) < 0:
+            p.error("--train-steps must be positive, --explore-episodes and --refit-steps at least 0")
+    elif min(args.refit_minutes, args.explore_minutes) < 0 or args.refit_minutes + args.explore_minutes >= args.train_minutes:
         p.error("--explore-minutes and --refit-minutes must be at least 0 and leave part of --train-minutes to the JEPA")
+    fixed_work = args.train_steps is not None  # budgets in steps and episodes; 0 minutes = no wall-clock limit
+    explore_on = args.explore_episodes > 0 if fixed_work else args.explore_minutes > 0
+    refit_on = args.refit_steps > 0 if fixed_work else args.refit_minutes > 0
     quiet = ["--quiet"] if args.quiet else []
     data, run_dir = args.out / "data", args.out / "run"
     t0 = time.time()
@@ -46,22 +63,25 @@ def main() -> None:
         run(["collect", "--out", str(data), "--trajectories", str(args.trajectories), "--seed", str(args.seed),
              "--set", *args.collect_set] + quiet)
     collect_s = time.time() - t0
-    jepa_minutes = args.train_minutes - args.explore_minutes - args.refit_minutes
-    train_args = ["train", "--data", str(data), "--out", str(run_dir), "--minutes", str(jepa_minutes),
+    jepa_budget = (["--minutes", "0", "--steps", str(args.train_steps)] if fixed_work
+                   else ["--minutes", str(args.train_minutes - args.explore_minutes - args.refit_minutes)])
+    train_args = ["train", "--data", str(data), "--out", str(run_dir), *jepa_budget,
                   "--set", f"train.seed={args.seed}", *args.set] + quiet
     if (run_dir / "state.json").exists():
         train_args.append("--resume")
     summary = run(train_args)
     refit_record, explored = run_dir / "refit.json", args.out / "explored"
-    has_explored = args.explore_minutes > 0 and (explored / "meta.json").exists()
-    if args.explore_minutes > 0 and not has_explored:  # a re-run of the benchmark does not explore or refit twice
-        run(["explore", str(run_dir), "--out", str(explored), "--minutes", str(args.explore_minutes),
-             "--episodes", "100000"] + quiet)
+    has_explored = explore_on and (explored / "meta.json").exists()
+    if explore_on and not has_explored:  # a re-run of the benchmark does not explore or refit twice
+        explore_budget = (["--minutes", "0", "--episodes", str(args.explore_episodes)] if fixed_work
+                          else ["--minutes", str(args.explore_minutes), "--episodes", "100000"])
+        run(["explore", str(run_dir), "--out", str(explored), *explore_budget] + quiet)
         has_explored = True
     explore = json.loads((explored / "meta.json").read_text()) if has_explored else {"seconds": 0.0, "steps": 0}
-    if args.refit_minutes > 0 and not refit_record.exists():
+    if refit_on and not refit_record.exists():
         extra = ["--extra-data", str(explored)] if has_explored else []
-        run(["refit-predictor", str(run_dir), "--minutes", str(args.refit_minutes), *extra] + quiet)
+        refit_budget = ["--minutes", "0", "--set", f"steps={args.refit_steps}"] if fixed_work else ["--minutes", str(args.refit_minutes)]
+        run(["refit-predictor", str(run_dir), *refit_budget, *extra] + quiet)
     refit = json.loads(refit_record.read_text())["summary"] if refit_record.exists() else {"minutes": 0.0, "steps": 0}
     planner = ["--planner", args.planner] if args.planner else []
     result = run(["eval", str(run_dir), "--episodes", str(args.episodes), *planner, "--seed", str(args.seed),
