@@ -37,8 +37,8 @@ def main() -> None:
     p.add_argument("--episodes", type=int, default=200)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, type=Path)
-    p.add_argument("--explore-minutes", type=float, default=3.0, help="part of the budget for the agent's own data")
-    p.add_argument("--refit-minutes", type=float, default=3.0, help="part of the budget for the predictor refit")
+    p.add_argument("--explore-minutes", type=float, default=3.0, help="with --train-minutes: part of it for the agent's own data")
+    p.add_argument("--refit-minutes", type=float, default=3.0, help="with --train-minutes: part of it for the predictor refit")
     p.add_argument("--explore-episodes", type=int, default=65, help="with --train-steps: the agent's own tasks")
     p.add_argument("--refit-steps", type=int, default=3300, help="with --train-steps: predictor refit steps (0 skips it)")
     p.add_argument("--trajectories", type=int, default=2000)
@@ -48,14 +48,19 @@ def main() -> None:
     p.add_argument("--planner-set", nargs="*", default=[], help="planner overrides")
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args()
+    # Each phase's budget as CLI arguments (None: the phase is skipped); fixed work runs without a wall clock (0 minutes).
     if args.train_steps is not None:
         if args.train_steps <= 0 or min(args.explore_episodes, args.refit_steps) < 0:
             p.error("--train-steps must be positive, --explore-episodes and --refit-steps at least 0")
-    elif min(args.refit_minutes, args.explore_minutes) < 0 or args.refit_minutes + args.explore_minutes >= args.train_minutes:
-        p.error("--explore-minutes and --refit-minutes must be at least 0 and leave part of --train-minutes to the JEPA")
-    fixed_work = args.train_steps is not None  # budgets in steps and episodes; 0 minutes = no wall-clock limit
-    explore_on = args.explore_episodes > 0 if fixed_work else args.explore_minutes > 0
-    refit_on = args.refit_steps > 0 if fixed_work else args.refit_minutes > 0
+        jepa_budget = ["--minutes", "0", "--steps", str(args.train_steps)]
+        explore_budget = ["--minutes", "0", "--episodes", str(args.explore_episodes)] if args.explore_episodes > 0 else None
+        refit_budget = ["--minutes", "0", "--set", f"steps={args.refit_steps}"] if args.refit_steps > 0 else None
+    else:
+        if min(args.refit_minutes, args.explore_minutes) < 0 or args.refit_minutes + args.explore_minutes >= args.train_minutes:
+            p.error("--explore-minutes and --refit-minutes must be at least 0 and leave part of --train-minutes to the JEPA")
+        jepa_budget = ["--minutes", str(args.train_minutes - args.explore_minutes - args.refit_minutes)]
+        explore_budget = ["--minutes", str(args.explore_minutes), "--episodes", "100000"] if args.explore_minutes > 0 else None
+        refit_budget = ["--minutes", str(args.refit_minutes)] if args.refit_minutes > 0 else None
     quiet = ["--quiet"] if args.quiet else []
     data, run_dir = args.out / "data", args.out / "run"
     t0 = time.time()
@@ -63,24 +68,19 @@ def main() -> None:
         run(["collect", "--out", str(data), "--trajectories", str(args.trajectories), "--seed", str(args.seed),
              "--set", *args.collect_set] + quiet)
     collect_s = time.time() - t0
-    jepa_budget = (["--minutes", "0", "--steps", str(args.train_steps)] if fixed_work
-                   else ["--minutes", str(args.train_minutes - args.explore_minutes - args.refit_minutes)])
     train_args = ["train", "--data", str(data), "--out", str(run_dir), *jepa_budget,
                   "--set", f"train.seed={args.seed}", *args.set] + quiet
     if (run_dir / "state.json").exists():
         train_args.append("--resume")
     summary = run(train_args)
     refit_record, explored = run_dir / "refit.json", args.out / "explored"
-    has_explored = explore_on and (explored / "meta.json").exists()
-    if explore_on and not has_explored:  # a re-run of the benchmark does not explore or refit twice
-        explore_budget = (["--minutes", "0", "--episodes", str(args.explore_episodes)] if fixed_work
-                          else ["--minutes", str(args.explore_minutes), "--episodes", "100000"])
+    has_explored = explore_budget is not None and (explored / "meta.json").exists()
+    if explore_budget is not None and not has_explored:  # a re-run of the benchmark does not explore or refit twice
         run(["explore", str(run_dir), "--out", str(explored), *explore_budget] + quiet)
         has_explored = True
     explore = json.loads((explored / "meta.json").read_text()) if has_explored else {"seconds": 0.0, "steps": 0}
-    if refit_on and not refit_record.exists():
+    if refit_budget is not None and not refit_record.exists():
         extra = ["--extra-data", str(explored)] if has_explored else []
-        refit_budget = ["--minutes", "0", "--set", f"steps={args.refit_steps}"] if fixed_work else ["--minutes", str(args.refit_minutes)]
         run(["refit-predictor", str(run_dir), *refit_budget, *extra] + quiet)
     refit = json.loads(refit_record.read_text())["summary"] if refit_record.exists() else {"minutes": 0.0, "steps": 0}
     planner = ["--planner", args.planner] if args.planner else []

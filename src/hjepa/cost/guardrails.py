@@ -113,10 +113,8 @@ def project_out_of_box(p: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -
     """Points (..., 2) inside the open box moved to the nearest point of its boundary; others unchanged."""
     gaps = torch.cat([p - low, high - p], dim=-1)  # (..., 4): distance to the low x, low y, high x, high y edges
     inside = (gaps > 0).all(dim=-1, keepdim=True)
-    nearest = gaps.argmin(dim=-1, keepdim=True)
-    moved = p.clone()
-    for k, target in enumerate((low[0], low[1], high[0], high[1])):
-        moved[..., k % 2] = torch.where(nearest[..., 0] == k, target, moved[..., k % 2])
+    nearest = gaps.argmin(dim=-1, keepdim=True)  # edge k moves coordinate k % 2 onto torch.cat([low, high])[k]
+    moved = p.scatter(-1, nearest % 2, torch.cat([low, high]).to(p)[nearest])
     return torch.where(inside, moved, p)
 
 
