@@ -8,7 +8,9 @@ Each planner runs the task's tuned settings (`hjepa.configurator.TASK_PLANNERS`)
 name; `--set key=value` overrides any planner field for all of them. Besides the planner names,
 `cem+value` is CEM judged by the learned cost-to-go at the plan's end, and `astar0` is A* with a
 zero heuristic (the uninformed baseline for `astar`'s node count); the cost-to-go is fitted
-first (`hjepa fit-value`) if the run has none. `--forbidden X0 Y0 X1 Y1`
+first (`hjepa fit-value`) if the run has none, and a "value_geometry" line says how well it
+ranks states by their true path length to a goal (`hjepa.eval.value`: for goals in the other
+room, the path through the door against the straight line). `--forbidden X0 Y0 X1 Y1`
 adds an invisible "lava" rectangle to the environment and, as a guardrail, to the planner: the
 guardrail judges predicted states through the run's linear position probe, widened by
 `--margin` pixels. With a box, `success_rate_safe_path` is the success rate on the tasks where
@@ -31,6 +33,7 @@ import json
 import os
 
 import numpy as np
+import torch
 
 from hjepa.agent import Agent
 from hjepa.configurator import load_probe, load_run_config, load_world_model, planner_for
@@ -57,10 +60,20 @@ def run_probe(run: str, model):
     return probe
 
 
+def check_value(run: str) -> None:
+    """Fit the run's cost-to-go if it has none; print how its ranking agrees with the true path lengths."""
+    from hjepa.eval.value import value_against_geodesic
+    from hjepa.train.value import load_value
+
+    if not os.path.exists(os.path.join(run, "value.json")):
+        print(json.dumps({"fit_value": fit_value(run, progress=False)}), flush=True)
+    model = load_world_model(run)
+    value = load_value(run, model.latent_dim, next(model.parameters()).device)
+    print(json.dumps({"benchmark": "value_geometry", **value_against_geodesic(value, model), "run": run}), flush=True)
+
+
 def compare_search(run: str, problems: int, budget: int, seed: int) -> None:
     """Nodes A* expands to reach the goal latent, learned heuristic vs zero, on the same problems."""
-    import torch
-
     from hjepa.actor import make_planner
     from hjepa.train.value import load_value
 
@@ -69,7 +82,9 @@ def compare_search(run: str, problems: int, budget: int, seed: int) -> None:
     env = TwoRooms()
     results = {}
     for heuristic in ("value", "zero"):
-        planner = make_planner(model, planner_for("two_rooms", name="astar", heuristic=heuristic, max_expansions=budget), value=value)
+        # open loop: no episode has been lived, so there is nothing for the episodic correction to read
+        cfg = planner_for("two_rooms", name="astar", heuristic=heuristic, max_expansions=budget, correction_radius=0.0)
+        planner = make_planner(model, cfg, value=value)
         nodes, found = [], []
         for i in range(problems):
             start_obs, info = env.reset(seed=seed * 100_003 + i)
@@ -102,8 +117,7 @@ def main() -> None:
     p.add_argument("--search-budget", type=int, default=3000)
     args = p.parse_args()
     if args.search_problems:
-        if not os.path.exists(os.path.join(args.run, "value.json")):
-            print(json.dumps({"fit_value": fit_value(args.run, progress=False)}), flush=True)
+        check_value(args.run)
         compare_search(args.run, args.search_problems, args.search_budget, args.seed)
         return
 
@@ -119,9 +133,8 @@ def main() -> None:
 
     configs = {name: planner_for("two_rooms", **{**overrides, "name": name, **VARIANTS.get(name, {}), "seed": args.seed})
                for name in args.planners}
-    if any(c.terminal_value or (c.name == "astar" and c.heuristic == "value") for c in configs.values()) \
-            and not os.path.exists(os.path.join(args.run, "value.json")):
-        print(json.dumps({"fit_value": fit_value(args.run, progress=False)}), flush=True)
+    if any(c.terminal_value or (c.name == "astar" and c.heuristic == "value") for c in configs.values()):
+        check_value(args.run)
     lines = []
     for name, cfg in configs.items():
         agent = Agent.load(args.run, cfg, guardrails=guardrails)
@@ -130,7 +143,7 @@ def main() -> None:
                            safe_clearance=args.margin + 1.0)
             summary, _ = evaluate(agent, args.episodes, seed=args.seed, env=env)
             line = {"benchmark": "planners", "planner": name, "tasks": kind, **summary, "forbidden": args.forbidden,
-                    "overrides": args.set, "run": args.run}
+                    "overrides": args.set, "torch_threads": torch.get_num_threads(), "run": args.run}
             lines.append(line)
             print(json.dumps(line), flush=True)
     print()

@@ -24,6 +24,8 @@ import sys
 import time
 from pathlib import Path
 
+import torch
+
 from hjepa.actor import PLANNER_NAMES
 from hjepa.cli import run
 
@@ -101,6 +103,7 @@ def main() -> None:
         "rollout_error": result.get("rollout_error"),
         "collect_seconds": round(collect_s, 1),
         "seed": args.seed,
+        "torch_threads": torch.get_num_threads(),  # float reductions, hence closed-loop outcomes, depend on it
         "overrides": args.collect_set + args.set + args.planner_set,
         "run": str(run_dir),
     }

@@ -162,3 +162,17 @@ def test_evaluate_scores_success_on_the_tasks_with_a_safe_path():
     assert summary["safe_path_tasks"] == sum(safe)
     assert summary["success_rate_safe_path"] == pytest.approx(np.mean([r.success for r, s in zip(records, safe) if s]))
     assert summary["forbidden_steps"] == sum(r.forbidden_steps for r in records)
+
+
+def test_geodesic_distance_is_straight_in_a_room_and_goes_through_the_door_between_rooms():
+    from hjepa.envs.two_rooms import geodesic_distance
+
+    same = geodesic_distance(np.array([10.0, 10.0]), np.array([20.0, 50.0]), 30.0, 14.0)
+    assert same == pytest.approx(np.hypot(10, 40), rel=1e-5)
+    # wall at x 30 (faces 28.5 and 31.5), door at y 14 (opening 9.5..18.5): around the lower door edge
+    across = geodesic_distance(np.array([20.0, 46.0]), np.array([40.0, 46.0]), 30.0, 14.0)
+    assert across == pytest.approx(2 * np.hypot(8.5, 27.5) + 3.0, rel=1e-4)
+    # through the opening in a straight line: the straight distance; symmetric; batched with broadcasting layouts
+    batch = geodesic_distance(np.array([[20.0, 14.0], [40.0, 46.0]]), np.array([[40.0, 14.0], [20.0, 46.0]]),
+                              np.array([30.0, 30.0]), np.array([14.0, 14.0]))
+    assert batch[0] == pytest.approx(20.0, rel=1e-4) and batch[1] == pytest.approx(across, rel=1e-5)

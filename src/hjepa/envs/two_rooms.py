@@ -95,6 +95,30 @@ def path_exists(start, goal, wall_x: float, door_y: float, box: tuple[float, flo
     return True
 
 
+def geodesic_distance(pos: np.ndarray, goal: np.ndarray, wall_x: np.ndarray, door_y: np.ndarray,
+                      door_samples: int = 19) -> np.ndarray:
+    """Length in px of the shortest free path between (..., 2) positions and goals (layout
+    arrays broadcast): straight within a room (each room is convex), else through the door, as
+    the shortest polyline pos -> (left face, y1) -> (right face, y2) -> goal over `door_samples`
+    heights y1, y2 across the opening (exact up to that sampling). The ground truth a learned
+    cost-to-go is checked against."""
+    pos, goal = np.asarray(pos, np.float32), np.asarray(goal, np.float32)
+    wall_x, door_y = np.asarray(wall_x, np.float32), np.asarray(door_y, np.float32)
+    straight = np.linalg.norm(pos - goal, axis=-1)
+    pos_left = room_of(pos, wall_x) == 0
+    same_room = pos_left == (room_of(goal, wall_x) == 0)
+    left = np.where(pos_left[..., None], pos, goal)  # the end in the left room, when they differ
+    right = np.where(pos_left[..., None], goal, pos)
+    offsets = np.linspace(-DOOR_HALF_HEIGHT - 0.5, DOOR_HALF_HEIGHT + 0.5, door_samples, dtype=np.float32)
+    ys = door_y[..., None] + offsets  # (..., S) heights across the opening
+    lx, rx = (wall_x - WALL_HALF_WIDTH)[..., None], (wall_x + WALL_HALF_WIDTH)[..., None]
+    to_door = np.hypot(left[..., 0:1] - lx, left[..., 1:2] - ys)  # (..., S): left point -> left face at y1
+    from_door = np.hypot(right[..., 0:1] - rx, right[..., 1:2] - ys)  # (..., S): right face at y2 -> right point
+    across = np.hypot(2 * WALL_HALF_WIDTH, ys[..., :, None] - ys[..., None, :])  # (..., S, S): through the wall's thickness
+    through = (to_door[..., :, None] + across + from_door[..., None, :]).min(axis=(-2, -1))
+    return np.where(same_room, straight, through).astype(np.float32)
+
+
 @dataclass
 class Layout:
     wall_x: int
