@@ -29,6 +29,14 @@ def test_end_to_end_smoke(tmp_path, capsys):
           "--set", "steps=3", "seq_len=2", "batch_size=16"])
     refit = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert refit["steps"] == 3 and refit["extra_trajectories"] == explored["trajectories"]
+    # The cost-to-go, drawn over one layout next to the true path length.
+    assert "fit-value" in _error(capsys, ["value-map", str(run), "--out", str(tmp_path / "v.png")])
+    main(["fit-value", str(run), "--steps", "5", "--quiet"])
+    capsys.readouterr()
+    main(["value-map", str(run), "--wall-x", "30", "--door-y", "20", "--goal", "12", "40", "--out", str(tmp_path / "v.png")])
+    drawn = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (tmp_path / "v.png").stat().st_size > 1000 and -1.0 <= drawn["rank_corr_geodesic"] <= 1.0
+    assert "not a free" in _error(capsys, ["value-map", str(run), "--wall-x", "30", "--goal", "30", "40"])  # inside the wall
 
 
 def _error(capsys, argv) -> str:

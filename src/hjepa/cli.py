@@ -1,10 +1,12 @@
-"""Command line: hjepa collect | train | explore | refit-predictor | eval | fit-value | demo | train-video | physics-pair | surprise."""
+"""Command line: hjepa collect | train | explore | refit-predictor | eval | fit-value | value-map | demo | train-video | physics-pair | surprise."""
 from __future__ import annotations
 
 import argparse
 import json
 import sys
 from pathlib import Path
+
+import numpy as np
 
 from .actor import PLANNER_NAMES
 from .config import ConfigError, apply_overrides, load_file
@@ -114,6 +116,30 @@ def cmd_fit_value(args) -> dict:
     summary = fit_value(args.run, cfg, progress=not args.quiet)
     print(json.dumps({"run": args.run, **summary}))
     return summary
+
+
+def cmd_value_map(args) -> dict:
+    from .configurator import load_world_model
+    from .eval.render import save_heatmaps
+    from .eval.value import spearman, value_map
+    from .train.checkpoint import CheckpointError
+    from .train.value import load_value
+
+    model = load_world_model(args.run, args.device)
+    value = load_value(args.run, model.latent_dim, next(model.parameters()).device)
+    if value is None:
+        raise CheckpointError(f"{args.run} has no cost-to-go yet: run `hjepa fit-value {args.run}` first")
+    try:
+        maps = value_map(value, model, args.wall_x, args.door_y, tuple(args.goal))
+    except ValueError as err:  # a goal inside a wall
+        raise ConfigError(f"--goal: {err}") from None
+    free = np.isfinite(maps["v"])
+    cell = ((args.goal[0] - maps["xs"][0]), (args.goal[1] - maps["ys"][0]))  # spacing 1: grid cell = offset in px
+    save_heatmaps([("V(state, goal), steps", maps["v"]), ("true path length, px", maps["geodesic"])], args.out, marker=cell)
+    result = {"out": str(args.out), "wall_x": args.wall_x, "door_y": args.door_y, "goal": args.goal,
+              "rank_corr_geodesic": round(spearman(maps["v"][free], maps["geodesic"][free]), 4)}
+    print(json.dumps(result))
+    return result
 
 
 def cmd_explore(args) -> dict:
@@ -283,6 +309,15 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="overrides, e.g. expectile=0.1 critic.hidden_dim=128")
     v.add_argument("--quiet", action="store_true")
     v.set_defaults(func=cmd_fit_value)
+
+    m = sub.add_parser("value-map", help="draw a run's cost-to-go to one goal over a Two-Rooms layout, next to the true path length")
+    m.add_argument("run")
+    m.add_argument("--wall-x", type=float, default=32.0)
+    m.add_argument("--door-y", type=float, default=14.0)
+    m.add_argument("--goal", type=float, nargs=2, default=[14.0, 46.0], metavar=("X", "Y"))
+    m.add_argument("--out", type=Path, default=Path("value_map.png"))
+    m.add_argument("--device", default="auto")
+    m.set_defaults(func=cmd_value_map)
 
     x = sub.add_parser("explore", help="reward-free data from the agent itself: plan toward random goal images, record it")
     x.add_argument("run")

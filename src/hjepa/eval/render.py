@@ -80,3 +80,43 @@ def plot_curve(values: np.ndarray, path: str | Path, threshold: float | None = N
     path = Path(path)
     img.save(path)
     return path
+
+
+_RAMP = np.array([[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]], np.float32)  # dark = near
+
+
+def colorize(values: np.ndarray) -> np.ndarray:
+    """(H, W) values -> (H, W, 3) uint8 on a dark-to-yellow ramp over their 2nd-98th percentile; NaN grey."""
+    finite = values[np.isfinite(values)]
+    lo, hi = np.percentile(finite, [2, 98]) if len(finite) else (0.0, 1.0)
+    t = np.clip((np.nan_to_num(values, nan=lo) - lo) / max(hi - lo, 1e-9), 0, 1) * (len(_RAMP) - 1)
+    i = np.minimum(t.astype(int), len(_RAMP) - 2)
+    rgb = _RAMP[i] + (t - i)[..., None] * (_RAMP[i + 1] - _RAMP[i])
+    rgb[~np.isfinite(values)] = 150
+    return rgb.astype(np.uint8)
+
+
+def save_heatmaps(panels: list[tuple[str, np.ndarray]], path: str | Path, marker: tuple[float, float] | None = None,
+                  scale: int = 5) -> Path:
+    """Side-by-side heat maps of (title, (H, W) array) panels, each on its own colour range, with
+    an optional marker at grid cell (col, row)."""
+    images = []
+    for title, values in panels:
+        img = Image.fromarray(colorize(values)).resize((values.shape[1] * scale, values.shape[0] * scale), Image.NEAREST)
+        canvas = Image.new("RGB", (img.width, img.height + 18), (255, 255, 255))
+        canvas.paste(img, (0, 18))
+        draw = ImageDraw.Draw(canvas)
+        draw.text((4, 3), title, fill=(0, 0, 0))
+        if marker is not None:
+            x, y = (marker[0] + 0.5) * scale, (marker[1] + 0.5) * scale + 18
+            draw.ellipse([x - 5, y - 5, x + 5, y + 5], outline=(255, 40, 40), width=2)
+        images.append(canvas)
+    out = Image.new("RGB", (sum(i.width for i in images) + 8 * (len(images) - 1), images[0].height), (255, 255, 255))
+    x = 0
+    for img in images:
+        out.paste(img, (x, 0))
+        x += img.width + 8
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out.save(path)
+    return path

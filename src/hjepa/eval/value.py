@@ -57,3 +57,29 @@ def value_against_geodesic(value, model, layouts: int = 16, positions: int = 256
             per_layout["straight_other_room"].append(spearman(v[i, cross[i]], straight[i, cross[i]]))
     return {f"rank_corr_{name}": round(float(np.mean(values)), 4) for name, values in per_layout.items()} | {
         "steps_per_px": round(float(np.median(v / np.maximum(geo, 1.0))), 3), "layouts": layouts, "positions": positions}
+
+
+@torch.no_grad()
+def value_map(value, model, wall_x: float, door_y: float, goal: tuple[float, float], spacing: float = 1.0) -> dict:
+    """V(state, goal) and the true path length on a grid of free positions of one layout.
+    Returns `v` and `geodesic` as (rows, cols) arrays over y, x (NaN inside walls), and the grid
+    coordinates `xs`, `ys`."""
+    from ..envs.two_rooms import _FREE_HI, _FREE_LO, is_free
+
+    goal_pos = np.asarray(goal, np.float32)
+    if not is_free(goal_pos, wall_x, door_y):
+        raise ValueError(f"goal {list(goal)} is not a free (x, y) position of the layout wall_x={wall_x}, door_y={door_y}")
+    axis = np.arange(_FREE_LO + 0.5, _FREE_HI, spacing, dtype=np.float32)
+    grid = np.stack(np.meshgrid(axis, axis, indexing="xy"), -1).reshape(-1, 2)  # (x, y), row-major over y
+    free = is_free(grid, wall_x, door_y)
+    pos = grid[free]
+    n = len(pos)
+    wx, dy = np.full(n, wall_x, np.float32), np.full(n, door_y, np.float32)
+    z = encode_states(model, pos, wx, dy)
+    z_goal = encode_states(model, goal_pos[None], wx[:1], dy[:1])
+    maps = {}
+    for name, values in (("v", value(z, z_goal).cpu().numpy()), ("geodesic", geodesic_distance(pos, goal_pos, wx, dy))):
+        full = np.full(len(grid), np.nan, np.float32)
+        full[free] = values
+        maps[name] = full.reshape(len(axis), len(axis))
+    return {**maps, "xs": axis, "ys": axis}
