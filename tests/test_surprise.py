@@ -185,3 +185,16 @@ def test_clip_probes_read_what_the_latent_holds():
     r2 = clip_probes(_BallCentroid(), clips, facts)
     assert r2["ball_x"] > 0.95  # the centroid is the ball's column
     assert r2["wall_height"] < 0.2  # nothing in this latent says how tall the wall is
+
+
+def test_time_cov_dims_limits_the_moving_covariance_to_the_last_dimensions():
+    model = VideoJEPA(VideoModelConfig())
+    d = model.cfg.encoder.latent_dim
+    z = torch.zeros(4, 5, d)
+    z[..., 0] = z[..., 1] = torch.arange(5.0)  # the first two dimensions move together; the rest are still
+    full = VideoJEPAObjective(model, VideoLossConfig(time_cov=1.0)).moving_covariance(z)
+    last = VideoJEPAObjective(model, VideoLossConfig(time_cov=1.0, time_cov_dims=d - 2)).moving_covariance(z)
+    first = VideoJEPAObjective(model, VideoLossConfig(time_cov=1.0, time_cov_dims=d)).moving_covariance(z)
+    assert full > 0 and first == full and last == 0  # the correlated pair is outside the last d - 2 dimensions
+    with pytest.raises(ValueError, match="time_cov_dims"):
+        VideoJEPAObjective(model, VideoLossConfig(time_cov_dims=d + 1))
