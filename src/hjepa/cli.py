@@ -134,7 +134,8 @@ def cmd_value_map(args) -> dict:
     except ValueError as err:  # a goal inside a wall
         raise ConfigError(f"--goal: {err}") from None
     free = np.isfinite(maps["v"])
-    cell = ((args.goal[0] - maps["xs"][0]), (args.goal[1] - maps["ys"][0]))  # spacing 1: grid cell = offset in px
+    spacing = float(maps["xs"][1] - maps["xs"][0])
+    cell = ((args.goal[0] - maps["xs"][0]) / spacing, (args.goal[1] - maps["ys"][0]) / spacing)  # the goal's grid cell
     save_heatmaps([("V(state, goal), steps", maps["v"]), ("true path length, px", maps["geodesic"])], args.out, marker=cell)
     result = {"out": str(args.out), "wall_x": args.wall_x, "door_y": args.door_y, "goal": args.goal,
               "rank_corr_geodesic": round(spearman(maps["v"][free], maps["geodesic"][free]), 4)}

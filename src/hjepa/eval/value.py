@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..envs.two_rooms import TwoRoomsPhysics, geodesic_distance, room_of, sample_free_positions, sample_layouts
+from ..envs.two_rooms import (_FREE_HI, _FREE_LO, TwoRoomsPhysics, geodesic_distance, is_free, room_of,
+                               sample_free_positions, sample_layouts)
 from ..train.value import rank_correlation
 
 
@@ -64,8 +65,6 @@ def value_map(value, model, wall_x: float, door_y: float, goal: tuple[float, flo
     """V(state, goal) and the true path length on a grid of free positions of one layout.
     Returns `v` and `geodesic` as (rows, cols) arrays over y, x (NaN inside walls), and the grid
     coordinates `xs`, `ys`."""
-    from ..envs.two_rooms import _FREE_HI, _FREE_LO, is_free
-
     goal_pos = np.asarray(goal, np.float32)
     if not is_free(goal_pos, wall_x, door_y):
         raise ValueError(f"goal {list(goal)} is not a free (x, y) position of the layout wall_x={wall_x}, door_y={door_y}")
