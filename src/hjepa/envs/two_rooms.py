@@ -65,13 +65,19 @@ def in_box(pos: np.ndarray, box: tuple[float, float, float, float], clearance: f
     return (x >= x0 - clearance) & (x <= x1 + clearance) & (y >= y0 - clearance) & (y <= y1 + clearance)
 
 
+def position_grid(spacing: float, offset: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """The grid axis (from the free area's low edge + offset, every `spacing` px) and its
+    points (H, W, 2) as (x, y), row = y: the cells a flood fill or a map of the free area runs over."""
+    axis = np.arange(_FREE_LO + offset, _FREE_HI + 1e-6, spacing, dtype=np.float32)
+    return axis, np.stack(np.meshgrid(axis, axis, indexing="xy"), -1)
+
+
 def path_exists(start, goal, wall_x: float, door_y: float, box: tuple[float, float, float, float] | None = None,
                 clearance: float = 0.0, resolution: float = 0.5) -> bool:
     """Whether the free space connects start and goal (x, y) without coming within `clearance`
     px (along either axis) of the box (x_min, y_min, x_max, y_max): a flood fill on a grid of
     `resolution` px. False when start or goal itself is that close to the box."""
-    grid = np.arange(_FREE_LO, _FREE_HI + 1e-6, resolution, dtype=np.float32)
-    points = np.stack(np.meshgrid(grid, grid, indexing="xy"), -1)  # (H, W, 2) as (x, y), row = y
+    grid, points = position_grid(resolution)
     free = is_free(points, wall_x, door_y)
     if box is not None:
         free &= ~in_box(points, box, clearance)

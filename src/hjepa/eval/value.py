@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..envs.two_rooms import (_FREE_HI, _FREE_LO, TwoRoomsPhysics, geodesic_distance, is_free, room_of,
+from ..envs.two_rooms import (TwoRoomsPhysics, geodesic_distance, is_free, position_grid, room_of,
                                sample_free_positions, sample_layouts)
 from ..train.value import rank_correlation
 
@@ -68,8 +68,8 @@ def value_map(value, model, wall_x: float, door_y: float, goal: tuple[float, flo
     goal_pos = np.asarray(goal, np.float32)
     if not is_free(goal_pos, wall_x, door_y):
         raise ValueError(f"goal {list(goal)} is not a free (x, y) position of the layout wall_x={wall_x}, door_y={door_y}")
-    axis = np.arange(_FREE_LO + 0.5, _FREE_HI, spacing, dtype=np.float32)
-    grid = np.stack(np.meshgrid(axis, axis, indexing="xy"), -1).reshape(-1, 2)  # (x, y), row-major over y
+    axis, grid = position_grid(spacing, offset=0.5)  # cell centres on whole pixels
+    grid = grid.reshape(-1, 2)  # (x, y), row-major over y
     free = is_free(grid, wall_x, door_y)
     pos = grid[free]
     n = len(pos)
