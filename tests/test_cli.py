@@ -31,6 +31,9 @@ def test_end_to_end_smoke(tmp_path, capsys):
     assert refit["steps"] == 3 and refit["extra_trajectories"] == explored["trajectories"]
     # The cost-to-go, drawn over one layout next to the true path length.
     assert "fit-value" in _error(capsys, ["value-map", str(run), "--out", str(tmp_path / "v.png")])
+    main(["fit-value", str(run), "--steps", "3", "--quiet", "--set", "target=bellman", "batch_size=16"])
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["target"] == "bellman"
+    assert "target must be" in _error(capsys, ["fit-value", str(run), "--set", "target=oracle"])
     main(["fit-value", str(run), "--steps", "5", "--quiet"])
     capsys.readouterr()
     main(["value-map", str(run), "--wall-x", "30", "--door-y", "20", "--goal", "12", "40", "--out", str(tmp_path / "v.png")])

@@ -10,10 +10,22 @@ when the goal is in the other room. The world model's encoder is frozen: V reads
 
 Limits: goals come from the same trajectory (the same layout), so V is trained on distances up
 to the trajectory length; beyond that it saturates instead of growing.
+
+Bellman targets (`target="bellman"`, opt-in): value iteration through the world model,
+V(z, g) <- k + min over a discrete action set of V'(f(z, a), g), with V' a slowly moving copy
+of V and the hindsight steps as a cap where z and g share a trajectory. Half the goals come
+from another trajectory of the same scene (same layout), so the pairs that face each other
+through the wall are trained on the path the model can take, not on the walks the data
+happened to take. The minimum takes the `bellman_rank`-th smallest action value, not the
+smallest: one action whose prediction leaks through the wall does not make a shortcut.
+
+    python -m hjepa.cli fit-value RUN --steps 10000 --set target=bellman
 """
 from __future__ import annotations
 
+import copy
 import json
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -21,6 +33,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ..actor.search import action_set
+from ..config import ConfigError
 from ..configurator import load_run_config, load_world_model
 from ..cost.critic import CostToGo, CostToGoConfig
 from ..data.dataset import TrajectoryDataset
@@ -34,8 +48,22 @@ class ValueConfig:
     steps: int = 3000
     batch_size: int = 512
     lr: float = 1e-3
-    expectile: float = 0.2  # < 0.5: toward the shortest observed path
+    expectile: float = 0.2  # hindsight target: < 0.5 pulls toward the shortest observed path
     seed: int = 0
+    target: str = "hindsight"  # hindsight | bellman (value iteration through the world model; wants ~10,000 steps)
+    bellman_rank: int = 1  # 0: the best action's value; 1: the second best (pessimistic against leaks)
+    bellman_directions: int = 8
+    bellman_step: float = 1.8  # action length of the Bellman action set, per environment step
+    scene_share: float = 0.5  # bellman: share of goals drawn from another trajectory of the same scene
+    target_ema: float = 0.01  # bellman: how fast V' follows V
+
+    def __post_init__(self):
+        if self.target not in ("hindsight", "bellman"):
+            raise ConfigError(f"target must be 'hindsight' or 'bellman', got {self.target!r}")
+        if not 0 <= self.bellman_rank < self.bellman_directions:
+            raise ConfigError(f"bellman_rank must be in [0, bellman_directions={self.bellman_directions}), got {self.bellman_rank}")
+        if not 0.0 <= self.scene_share <= 1.0:
+            raise ConfigError(f"scene_share must be in [0, 1], got {self.scene_share}")
 
 
 def expectile_loss(prediction: torch.Tensor, target: torch.Tensor, tau: float) -> torch.Tensor:
@@ -88,6 +116,68 @@ def fit_cost_to_go(latents: torch.Tensor, frameskip: int, cfg: ValueConfig, prog
     return critic.eval(), float(loss.detach())
 
 
+def scene_partners(scene_ids: np.ndarray) -> torch.Tensor:
+    """(N,) for each trajectory another one of the same scene (itself when it is alone in its scene)."""
+    by_scene: dict = {}
+    for i, scene in enumerate(scene_ids.tolist()):
+        by_scene.setdefault(scene, []).append(i)
+    partner = [next((j for j in by_scene[scene] if j != i), i) for i, scene in enumerate(scene_ids.tolist())]
+    return torch.tensor(partner)
+
+
+def sample_scene_pairs(latents: torch.Tensor, partners: torch.Tensor, n: int, frameskip: int, scene_share: float,
+                       generator: torch.Generator):
+    """(z, z_goal, cap) for n pairs: a hindsight pair (cap = its steps), or with probability
+    `scene_share` a goal anywhere in a partner trajectory of the same scene (cap = inf)."""
+    num, length = latents.shape[:2]
+    z, goal, steps = sample_hindsight_pairs(latents, n, frameskip, generator)
+    traj = torch.randint(0, num, (n,), generator=generator)
+    t, t_goal = torch.randint(0, length, (2, n), generator=generator)
+    other = (torch.rand(n, generator=generator) < scene_share) & (partners[traj] != traj)
+    z = torch.where(other[:, None].to(z.device), latents[traj, t], z)
+    goal = torch.where(other[:, None].to(z.device), latents[partners[traj], t_goal], goal)
+    return z, goal, torch.where(other.to(z.device), torch.full_like(steps, float("inf")), steps)
+
+
+def bellman_targets(model, value: CostToGo, z: torch.Tensor, goal: torch.Tensor, grouped: torch.Tensor, rank: int) -> torch.Tensor:
+    """k + the rank-th smallest over the (M, k * A) actions of value(f(z, a), goal): (B,) in steps."""
+    b, m = len(z), len(grouped)
+    after = model.next(z[:, None].expand(b, m, -1), grouped[None].expand(b, m, -1))  # (B, M, D): one batched step
+    return model.frameskip + value(after, goal[:, None]).sort(dim=1).values[:, rank]
+
+
+def fit_cost_to_go_bellman(model, latents: torch.Tensor, scene_ids: np.ndarray, cfg: ValueConfig,
+                           progress: bool = True) -> tuple[CostToGo, float]:
+    """Train V by value iteration through `model` on trajectories of latents (N, T, D), one every
+    k environment steps; `scene_ids` (N,) says which trajectories share a scene."""
+    seed_everything(cfg.seed)
+    k = model.frameskip
+    critic = CostToGo(latents.shape[-1], cfg.critic).to(latents.device)
+    slow = copy.deepcopy(critic).requires_grad_(False)  # V': the bootstrap target
+    optimizer = torch.optim.AdamW(critic.parameters(), lr=cfg.lr, weight_decay=1e-4)
+    generator = torch.Generator().manual_seed(cfg.seed)
+    partners = scene_partners(np.asarray(scene_ids))
+    grouped = action_set(cfg.bellman_directions, (cfg.bellman_step,)).to(latents).repeat(1, k)  # each held k steps
+    bar = tqdm(range(cfg.steps), desc="value (bellman)", disable=not progress, dynamic_ncols=True)
+    loss = torch.zeros(())
+    for step in bar:
+        for group in optimizer.param_groups:
+            group["lr"] = cfg.lr * 0.5 * (1 + np.cos(np.pi * step / cfg.steps))
+        z, g, cap = sample_scene_pairs(latents, partners, cfg.batch_size, k, cfg.scene_share, generator)
+        with torch.no_grad():
+            target = torch.minimum(bellman_targets(model, slow, z, g, grouped, cfg.bellman_rank), cap)
+        loss = (critic(z, g) / cfg.critic.scale - target / cfg.critic.scale).pow(2).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        with torch.no_grad():
+            for p_slow, p in zip(slow.parameters(), critic.parameters()):
+                p_slow.lerp_(p, cfg.target_ema)
+        if step % 50 == 0:
+            bar.set_postfix(loss=f"{loss.item():.5f}")
+    return critic.eval(), float(loss.detach())
+
+
 def rank_correlation(a: torch.Tensor, b: torch.Tensor) -> float:
     """Spearman correlation of two 1-D tensors."""
     ranks = torch.stack([a.argsort().argsort().float(), b.argsort().argsort().float()])
@@ -96,18 +186,24 @@ def rank_correlation(a: torch.Tensor, b: torch.Tensor) -> float:
 
 def fit_value(run_dir: str | Path, cfg: ValueConfig = ValueConfig(), progress: bool = True) -> dict:
     """Train V on the run's dataset; write value.safetensors and value.json into the run."""
+    start_time = time.time()
     run_dir = Path(run_dir)
     model = load_world_model(run_dir)  # the CUDA device when there is one
     device = next(model.parameters()).device
     run_cfg = load_run_config(run_dir)
     train_set, holdout = TrajectoryDataset.load(run_cfg.data, verify_checksums=False).split(
         run_cfg.train.holdout_fraction, seed=run_cfg.train.seed)
-    critic, final_loss = fit_cost_to_go(encode_trajectories(model, train_set).to(device), model.frameskip, cfg, progress)
+    latents = encode_trajectories(model, train_set).to(device)
+    if cfg.target == "bellman":  # a scene is a layout: trajectories with the same (wall_x, door_y)
+        scenes = np.unique(train_set.layouts, axis=0, return_inverse=True)[1].reshape(-1)
+        critic, final_loss = fit_cost_to_go_bellman(model, latents, scenes, cfg, progress)
+    else:
+        critic, final_loss = fit_cost_to_go(latents, model.frameskip, cfg, progress)
     with torch.no_grad():
         z, g, steps = sample_hindsight_pairs(encode_trajectories(model, holdout).to(device), 4096, model.frameskip,
                                              torch.Generator().manual_seed(1))
         predicted = critic(z, g)
-    summary = {"steps": cfg.steps, "final_loss": round(final_loss, 5), "holdout_rank_correlation": round(rank_correlation(predicted, steps), 4),
+    summary = {"target": cfg.target, "steps": cfg.steps, "minutes": round((time.time() - start_time) / 60.0, 2), "final_loss": round(final_loss, 5), "holdout_rank_correlation": round(rank_correlation(predicted, steps), 4),
                "holdout_mean_abs_error_steps": round(float((predicted - steps).abs().mean()), 2)}
     ckpt.save_weights(run_dir / "value.safetensors", critic.state_dict())
     ckpt.write_json(run_dir / "value.json", {"config": asdict(cfg), "summary": summary})
