@@ -22,7 +22,11 @@ follows difficulty.
 
 `--search-problems N` instead compares A* with the learned heuristic against A* with a zero
 heuristic on N open-loop planning problems (start and goal images of hard tasks, no acting):
-nodes expanded until the goal latent is reached, within `--search-budget` expansions.
+nodes expanded until the goal latent is reached, within `--search-budget` expansions. A goal
+latent reached is not yet a path: `*_through_wall` counts the found paths whose positions, read
+out by the run's probe, change room anywhere but through the door (the model's predictions can
+leak through the wall, and search finds such leaks), and `*_valid` the share of problems solved
+by a path that does not.
 
 Prints a table, then one JSON line per planner (and per task kind with --anytime).
 """
@@ -40,6 +44,7 @@ from hjepa.configurator import load_probe, load_run_config, load_world_model, pl
 from hjepa.cost import ForbiddenRegion
 from hjepa.data import TrajectoryDataset
 from hjepa.envs import TwoRooms
+from hjepa.envs.two_rooms import crosses_wall
 from hjepa.eval import evaluate, position_probe
 from hjepa.train.checkpoint import save_weights
 from hjepa.train.value import fit_value
@@ -79,22 +84,26 @@ def compare_search(run: str, problems: int, budget: int, seed: int) -> None:
 
     model = load_world_model(run)
     value = load_value(run, model.latent_dim)
+    probe = run_probe(run, model)
     env = TwoRooms()
     results = {}
     for heuristic in ("value", "zero"):
         # open loop: no episode has been lived, so there is nothing for the episodic correction to read
         cfg = planner_for("two_rooms", name="astar", heuristic=heuristic, max_expansions=budget, correction_radius=0.0)
         planner = make_planner(model, cfg, value=value)
-        nodes, found = [], []
+        nodes, found, through_wall = [], [], []
         for i in range(problems):
             start_obs, info = env.reset(seed=seed * 100_003 + i)
             obs = torch.from_numpy(np.stack([start_obs, info["goal_obs"]])).float()
             with torch.no_grad():
                 z, z_goal = model.encode(obs).unbind(0)
-            plan = planner.plan(z, z_goal)
+                plan = planner.plan(z, z_goal)
+                path = probe(torch.cat([z[None], plan.imagined])).cpu().numpy()
             nodes.append(plan.iterations)
             found.append(plan.cost <= planner.cfg.goal_radius)
-        results[heuristic] = {"mean_nodes": float(np.mean(nodes)), "found": float(np.mean(found))}
+            through_wall.append(found[-1] and crosses_wall(path, info["wall_x"], info["door_y"]))
+        results[heuristic] = {"mean_nodes": float(np.mean(nodes)), "found": float(np.mean(found)),
+                              "through_wall": int(np.sum(through_wall)), "valid": float(np.mean(found) - np.mean(through_wall))}
     line = {"benchmark": "search", "problems": problems, "budget": budget, **{f"{h}_{k}": v for h, r in results.items() for k, v in r.items()},
             "node_ratio": results["value"]["mean_nodes"] / max(results["zero"]["mean_nodes"], 1e-9), "run": run}
     print(json.dumps(line))

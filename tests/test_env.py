@@ -176,3 +176,17 @@ def test_geodesic_distance_is_straight_in_a_room_and_goes_through_the_door_betwe
     batch = geodesic_distance(np.array([[20.0, 14.0], [40.0, 46.0]]), np.array([[40.0, 14.0], [20.0, 46.0]]),
                               np.array([30.0, 30.0]), np.array([14.0, 14.0]))
     assert batch[0] == pytest.approx(20.0, rel=1e-4) and batch[1] == pytest.approx(across, rel=1e-5)
+
+
+def test_crosses_wall_flags_room_changes_away_from_the_door():
+    from hjepa.envs.two_rooms import crosses_wall
+
+    wall_x, door_y = 32.0, 20.0
+    through_door = np.array([[28.0, 40.0], [28.0, 21.0], [36.0, 19.0], [40.0, 40.0]])
+    through_wall = np.array([[28.0, 40.0], [36.0, 41.0], [40.0, 40.0]])
+    same_room = np.array([[10.0, 10.0], [20.0, 50.0], [28.0, 58.0]])
+    assert not crosses_wall(through_door, wall_x, door_y)
+    assert crosses_wall(through_wall, wall_x, door_y)
+    assert not crosses_wall(same_room, wall_x, door_y)
+    assert crosses_wall(np.array([[28.0, 26.0], [36.0, 26.0]]), wall_x, door_y)  # 6 px off the door's centre: its edge is 4
+    assert not crosses_wall(np.array([[28.0, 25.0], [36.0, 25.0]]), wall_x, door_y)  # within the 1.5 px tolerance

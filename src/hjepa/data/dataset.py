@@ -7,7 +7,8 @@ Format (a directory, version 1):
     observations.npy   uint8   (N, T+1, C, H, W)   pixels x 255
     actions.npy        float32 (N, T, 2)           actions[t] moves observations[t] -> observations[t+1]
     states.npy         float32 (N, T+1, 2)         true (x, y), for evaluation and probes only
-    layouts.npy        float32 (N, 2)              (wall_x, door_y), for evaluation only
+    layouts.npy        float32 (N, 2)              (wall_x, door_y), for evaluation; in training only
+                                                   as scene identity (equal rows: the same scene)
 
 Shapes are batch first, then time, then features. Every file is checked on load against
 meta.json (shape, dtype, sha256), so a truncated, corrupt or mismatched file gets a

@@ -72,6 +72,15 @@ def position_grid(spacing: float, offset: float = 0.0) -> tuple[np.ndarray, np.n
     return axis, np.stack(np.meshgrid(axis, axis, indexing="xy"), -1)
 
 
+def crosses_wall(path: np.ndarray, wall_x: float, door_y: float, tolerance: float = 1.5) -> bool:
+    """Whether a (T, 2) sequence of positions (e.g. a plan read out by a probe) changes room
+    anywhere but through the door, give or take `tolerance` px: a move no agent can make."""
+    rooms = room_of(path, wall_x)
+    switch = rooms[1:] != rooms[:-1]
+    y_mid = (path[1:, 1] + path[:-1, 1]) / 2
+    return bool((switch & (np.abs(y_mid - door_y) > DOOR_HALF_HEIGHT + tolerance)).any())
+
+
 def path_exists(start, goal, wall_x: float, door_y: float, box: tuple[float, float, float, float] | None = None,
                 clearance: float = 0.0, resolution: float = 0.5) -> bool:
     """Whether the free space connects start and goal (x, y) without coming within `clearance`
