@@ -95,6 +95,11 @@ def sample_hindsight_pairs(latents: torch.Tensor, n: int, frameskip: int, genera
     return latents[traj, start], latents[traj, goal], steps
 
 
+def _cosine_lr(optimizer: torch.optim.Optimizer, cfg: ValueConfig, step: int) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = cfg.lr * 0.5 * (1 + np.cos(np.pi * step / cfg.steps))
+
+
 def fit_cost_to_go(latents: torch.Tensor, frameskip: int, cfg: ValueConfig, progress: bool = True) -> tuple[CostToGo, float]:
     """Train V on trajectories of latents (N, T, D), one every `frameskip` environment steps."""
     seed_everything(cfg.seed)
@@ -104,8 +109,7 @@ def fit_cost_to_go(latents: torch.Tensor, frameskip: int, cfg: ValueConfig, prog
     bar = tqdm(range(cfg.steps), desc="value", disable=not progress, dynamic_ncols=True)
     loss = torch.zeros(())
     for step in bar:
-        for group in optimizer.param_groups:
-            group["lr"] = cfg.lr * 0.5 * (1 + np.cos(np.pi * step / cfg.steps))
+        _cosine_lr(optimizer, cfg, step)
         z, g, steps = sample_hindsight_pairs(latents, cfg.batch_size, frameskip, generator)
         loss = expectile_loss(critic(z, g) / cfg.critic.scale, steps / cfg.critic.scale, cfg.expectile)
         optimizer.zero_grad(set_to_none=True)
@@ -161,8 +165,7 @@ def fit_cost_to_go_bellman(model, latents: torch.Tensor, scene_ids: np.ndarray, 
     bar = tqdm(range(cfg.steps), desc="value (bellman)", disable=not progress, dynamic_ncols=True)
     loss = torch.zeros(())
     for step in bar:
-        for group in optimizer.param_groups:
-            group["lr"] = cfg.lr * 0.5 * (1 + np.cos(np.pi * step / cfg.steps))
+        _cosine_lr(optimizer, cfg, step)
         z, g, cap = sample_scene_pairs(latents, partners, cfg.batch_size, k, cfg.scene_share, generator)
         with torch.no_grad():
             target = torch.minimum(bellman_targets(model, slow, z, g, grouped, cfg.bellman_rank), cap)
