@@ -7,7 +7,8 @@
 Each planner runs the task's tuned settings (`hjepa.configurator.TASK_PLANNERS`) with its own
 name; `--set key=value` overrides any planner field for all of them. Besides the planner names,
 `cem+value` is CEM judged by the learned cost-to-go at the plan's end, and `astar0` is A* with a
-zero heuristic (the uninformed baseline for `astar`'s node count); the cost-to-go is fitted
+zero heuristic (the uninformed baseline for `astar`'s node count); `wavefront` reads its cells
+through the run's position probe (fitted here if `hjepa eval` has not written it); the cost-to-go is fitted
 first (`hjepa fit-value`) if the run has none, and a "value_geometry" line says how well it
 ranks states by their true path length to a goal (`hjepa.eval.value`: for goals in the other
 room, the path through the door against the straight line). `--forbidden X0 Y0 X1 Y1`
@@ -114,7 +115,7 @@ def main() -> None:
     p.add_argument("--run", required=True)
     p.add_argument("--episodes", type=int, default=200)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--planners", nargs="+", default=["mppi", "cem", "gradient", "cem+grad", "cem+value", "astar", "astar0"])
+    p.add_argument("--planners", nargs="+", default=["mppi", "cem", "gradient", "cem+grad", "cem+value", "astar", "astar0", "wavefront"])
     p.add_argument("--forbidden", type=float, nargs=4, metavar=("X0", "Y0", "X1", "Y1"))
     # 1 px: a probe R^2 of 0.998 on positions of std ~15 px is a read-out error of ~0.7 px RMS;
     # 0 executed forbidden steps in 200 episodes at 1 px and at 2 px (benchmarks/RESULTS.md), and
@@ -134,9 +135,10 @@ def main() -> None:
     if args.anytime:
         overrides.setdefault("tolerance", args.anytime)
     guardrails = []
+    if args.forbidden or "wavefront" in args.planners:
+        probe = run_probe(args.run, load_world_model(args.run))
     if args.forbidden:
         x0, y0, x1, y1 = args.forbidden
-        probe = run_probe(args.run, load_world_model(args.run))
         guardrails.append(ForbiddenRegion(probe, low=[x0, y0], high=[x1, y1], margin=args.margin))
     task_kinds = ["hard", "easy"] if args.anytime else ["hard"]
 

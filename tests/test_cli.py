@@ -11,6 +11,8 @@ def test_end_to_end_smoke(tmp_path, capsys):
     main(["train", "--data", str(data), "--out", str(run), "--steps", "5", "--quiet", "--set", "train.batch_size=8",
           "train.seq_len=3", "model.encoder.channels=[8,8,8]", "model.predictor.hidden_dim=32"])
     capsys.readouterr()
+    # the wavefront search reads cells through the position probe, which `eval` fits unless told not to
+    assert "position probe" in _error(capsys, ["eval", str(run), "--planner", "wavefront", "--skip-probes"])
     main(["eval", str(run), "--episodes", "2", "--gif", str(gif), "--gif-episodes", "1", "--quiet",
           "--set", "num_samples=32", "iterations=2", "warm_iterations=1"])
     out = capsys.readouterr().out.strip().splitlines()
@@ -19,6 +21,9 @@ def test_end_to_end_smoke(tmp_path, capsys):
     assert result["sec_per_episode"] > 0 and "probe_r2" in result and "4" in result["rollout_error"]  # frameskip 4: errors every 4 steps
     assert gif.stat().st_size > 1000 and (run / "probe.safetensors").exists()
     assert (run / "metrics.csv").exists() and any((run / "tb").iterdir())
+    main(["eval", str(run), "--episodes", "1", "--planner", "wavefront", "--skip-probes", "--quiet", "--set", "max_waves=3", "goal_tolerance=0"])
+    searched = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert searched["planner"] == "wavefront" and 1 <= searched["mean_planner_iterations"] <= 3  # waves searched
     # The agent collects its own data, then the predictor is refit on both datasets.
     main(["explore", str(run), "--out", str(tmp_path / "x"), "--episodes", "1", "--quiet", "--set", "chunk_length=16",
           "--planner-set", "num_samples=32", "iterations=2", "warm_iterations=1"])

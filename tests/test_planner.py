@@ -115,6 +115,19 @@ def test_forbidden_margin_shrinks_to_the_current_clearance():
         ForbiddenRegion(lambda z: z, low=[0.0], high=[1.0], margin=-1.0)
 
 
+def test_forbidden_margin_of_search_edges_is_set_by_the_agent_state():
+    # Search edges start at different nodes, but the agent's state sets the margin for all of
+    # them: a path cannot creep `slack` closer to the box with every edge.
+    box = ForbiddenRegion(lambda z: z, low=[2.0, -1.0], high=[3.0, 1.0], margin=2.0, slack=0.5)
+    starts = torch.tensor([[6.0, 0.0], [4.5, 0.0], [5.0, 3.2]])  # nodes at clearance 3, 1.5 and 2.2
+    ends = torch.tensor([[[5.5, 0.0]], [[4.2, 0.0]], [[3.5, 3.2]]])  # clearance 2.5, 1.2 and 2.2
+    agent_far, agent_near = torch.tensor([8.0, 0.0]), torch.tensor([4.0, 0.0])  # clearance 5 (margin 2) and 1 (margin 0.5)
+    assert box.violated(None, agent_far, ends, starts=starts).tolist() == [False, True, False]
+    assert box.violated(None, agent_near, ends, starts=starts).tolist() == [False, False, False]
+    # an edge that jumps over the box is caught between its own start and end
+    assert box.violated(None, agent_far, torch.tensor([[[1.0, 0.0]]]), starts=torch.tensor([[4.5, 0.0]])).tolist() == [True]
+
+
 def test_action_bound_guardrail():
     actions = torch.tensor([[[1.0, 0.0], [2.0, 2.0]], [[1.0, 1.0], [0.0, 2.4]]])  # norms (1, 2.83), (1.41, 2.4)
     assert ActionBound(2.45).violated(actions, None, torch.zeros(2, 2, 2)).tolist() == [True, False]

@@ -84,6 +84,56 @@ def test_astar_respects_guardrails():
     assert (plan.imagined[-1] - goal).norm() > 1.0  # the only way through is forbidden
 
 
+def _wavefront_cfg(**kw):
+    return PlannerConfig(name="wavefront", action_repeat=2, directions=8, step_sizes=(0.5,), cell_size=0.5,
+                         goal_tolerance=0.5, max_waves=40, **kw)
+
+
+def _identity(z):
+    return z
+
+
+def test_wavefront_goes_through_the_door_on_a_near_shortest_path():
+    world, start, goal = WallWorld(), torch.tensor([-3.0, 4.0]), torch.tensor([3.0, 4.0])
+    plan = make_planner(world, _wavefront_cfg(), readout=_identity).plan(start, goal)
+    path = torch.cat([start[None], plan.imagined])
+    assert (path[-1] - goal).norm() <= 0.5
+    crossing = (torch.sign(path[1:, 0]) != torch.sign(path[:-1, 0])).nonzero()[:, 0]
+    assert len(crossing) >= 1 and bool((path[crossing, 1].abs() < 1).all())  # it changed room through the door
+    # each edge moves at most 1 unit and the shortest path via the door is 2 * sqrt(3^2 + 3^2) = 8.49 long
+    assert 9 <= len(plan.actions) <= 11
+    assert plan.iterations == len(plan.actions)  # breadth first: the goal is met at the path's own depth
+    # the plan is executable: replaying its actions through the world lands where it says
+    replay = start
+    for action in plan.actions:
+        replay = world.next(replay, action.repeat(2))
+    assert torch.allclose(replay, plan.imagined[-1])
+
+
+def test_wavefront_respects_guardrails():
+    world, start, goal = WallWorld(), torch.tensor([-3.0, 0.0]), torch.tensor([3.0, 0.0])
+    door_closed = ForbiddenRegion(_identity, low=[-1.0, -1.0], high=[1.0, 1.0])
+    plan = make_planner(world, _wavefront_cfg(), guardrails=[door_closed], readout=_identity).plan(start, goal)
+    assert not door_closed.inside(plan.imagined).any()
+    assert plan.imagined[:, 0].max() < 0  # the only way through is forbidden: it stays in its room
+    assert plan.cost > 0.5
+
+
+def test_wavefront_settles_with_one_fine_move_at_the_goal():
+    world, start, goal = WallWorld(), torch.tensor([2.8, 4.0]), torch.tensor([3.0, 4.0])
+    plan = make_planner(world, _wavefront_cfg(), readout=_identity).plan(start, goal)
+    assert len(plan.actions) == 1 and plan.iterations == 0  # within the tolerance: no search
+    assert (plan.imagined[0] - goal).norm() < (start - goal).norm()
+    assert plan.actions.norm() <= 0.5 + 1e-6  # at most the smallest step size
+
+
+def test_wavefront_needs_a_readout_and_one_predictor_step_per_edge():
+    with pytest.raises(ConfigError, match="position probe"):
+        make_planner(WallWorld(), _wavefront_cfg())
+    with pytest.raises(ConfigError, match="action_repeat=2"):
+        make_planner(WallWorld(), PlannerConfig(name="wavefront", action_repeat=1), readout=_identity)
+
+
 def test_planners_that_need_a_value_say_so():
     with pytest.raises(ConfigError, match="fit-value"):
         make_planner(WallWorld(), _astar_cfg(heuristic="value"))

@@ -45,7 +45,8 @@ class Agent:
         cfg = planner or planner_for(task)
         value = load_value(run_dir, model.latent_dim, next(model.parameters()).device)
         memory = ShortTermMemory()
-        return cls(model, make_planner(model, cfg, guardrails, value, memory), load_probe(run_dir), memory)
+        probe = load_probe(run_dir)
+        return cls(model, make_planner(model, cfg, guardrails, value, memory, readout=probe), probe, memory)
 
     def reset(self) -> None:
         self.memory.clear()

@@ -17,14 +17,18 @@ from .base import Plan, Planner, PlannerConfig, project_to_ball
 from .gradient import GradientPlanner, HybridPlanner
 from .sampling import CEMPlanner, MPPIPlanner, SamplingPlanner
 from .search import AStarPlanner, astar
+from .wavefront import WavefrontPlanner
 
 SAMPLERS = {"mppi": MPPIPlanner, "cem": CEMPlanner}
-PLANNER_NAMES = ("mppi", "cem", "gradient", "cem+grad", "mppi+grad", "astar")
+PLANNER_NAMES = ("mppi", "cem", "gradient", "cem+grad", "mppi+grad", "astar", "wavefront")
 
 
-def make_planner(model, cfg: PlannerConfig, guardrails: Sequence[Guardrail] = (), value=None, memory=None) -> Planner:
+def make_planner(model, cfg: PlannerConfig, guardrails: Sequence[Guardrail] = (), value=None, memory=None,
+                 readout=None) -> Planner:
     """The planner `cfg.name` names, checked against the model's predictor step. `value` is a
     fitted cost-to-go V(z, g), needed by `terminal_value=True` and by A* with heuristic "value".
+    `readout` maps latents to a low-dimensional state (the run's position probe), needed by the
+    wavefront search, whose cells it defines.
     `memory` (the agent's ShortTermMemory) is read by the revisit cost when `revisit_weight` > 0,
     by the detour cost around each ForbiddenRegion guardrail when `detour_weight` > 0, and by
     the episodic correction of the model's predictions when `correction_radius` > 0.
@@ -48,11 +52,18 @@ def make_planner(model, cfg: PlannerConfig, guardrails: Sequence[Guardrail] = ()
         if cfg.correction_action_radius <= 0:
             raise ConfigError(f"correction_action_radius must be positive, got {cfg.correction_action_radius}")
         model = EpisodicCorrection(model, memory, cfg.correction_radius, cfg.correction_action_radius)
+    if cfg.name in ("astar", "wavefront") and cfg.action_repeat != frameskip:
+        raise ConfigError(f"{cfg.name} takes one predictor step per edge: set action_repeat={frameskip}")
+    if cfg.name == "wavefront":
+        if readout is None:
+            raise ConfigError("the wavefront search needs the run's position probe: run `hjepa eval RUN` first, which fits it")
+        if cfg.cell_size <= 0 or cfg.goal_tolerance < 0 or cfg.max_waves < 1:
+            raise ConfigError(f"wavefront needs cell_size > 0, goal_tolerance >= 0 and max_waves >= 1, "
+                              f"got {cfg.cell_size}, {cfg.goal_tolerance} and {cfg.max_waves}")
+        return WavefrontPlanner(model, cfg, readout, guardrails)
     if cfg.name == "astar":
         if cfg.heuristic not in ("value", "zero"):
             raise ConfigError(f"unknown heuristic {cfg.heuristic!r}; choose value or zero")
-        if cfg.action_repeat != frameskip:
-            raise ConfigError(f"astar takes one predictor step per edge: set action_repeat={frameskip}")
         return AStarPlanner(model, cfg, guardrails, value if cfg.heuristic == "value" else None)
     steps = cfg.horizon * cfg.action_repeat // frameskip  # predicted states per plan
     cost = TerminalValueCost(value) if cfg.terminal_value else GoalDistanceCost.blend(steps, cfg.final_share)
@@ -80,4 +91,4 @@ def make_planner(model, cfg: PlannerConfig, guardrails: Sequence[Guardrail] = ()
 
 
 __all__ = ["AStarPlanner", "astar", "CEMPlanner", "GradientPlanner", "HybridPlanner", "MPPIPlanner", "Plan", "Planner", "PlannerConfig",
-           "SamplingPlanner", "make_planner", "project_to_ball", "PLANNER_NAMES"]
+           "SamplingPlanner", "WavefrontPlanner", "make_planner", "project_to_ball", "PLANNER_NAMES"]

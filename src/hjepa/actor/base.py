@@ -20,7 +20,7 @@ from ..cost.objectives import GoalDistanceCost
 
 @dataclass
 class PlannerConfig:
-    name: str = "mppi"  # mppi | cem | gradient | cem+grad | mppi+grad | astar
+    name: str = "mppi"  # mppi | cem | gradient | cem+grad | mppi+grad | astar | wavefront
     horizon: int = 8  # decision steps
     action_repeat: int = 4  # env steps per decision step
     num_samples: int = 256  # candidates per iteration (gradient: sequences optimized in parallel)
@@ -64,6 +64,11 @@ class PlannerConfig:
     step_sizes: tuple[float, ...] = (1.0, 1.8)
     goal_radius: float = 0.5  # latent distance counted as "at the goal"
     dedup_radius: float = 0.1  # latent distance under which two nodes are the same node
+    # Wavefront search (wavefront): breadth-first through the model, nodes deduplicated by cells
+    # of the run's position read-out; both lengths in read-out units (Two-Rooms pixels).
+    cell_size: float = 3.0
+    goal_tolerance: float = 3.0  # a node whose read-out is this close to the goal's is the goal
+    max_waves: int = 40  # predictor steps deep at most
     seed: int = 0
 
 

@@ -98,7 +98,8 @@ class LatentGraph:
     def neighbours(self, node: int):
         parent = self.latents[node]
         children = self.model.next(parent.expand(len(self.actions), -1), self.grouped)  # one batched step
-        safe = ~violations(self.guardrails, self.grouped.reshape(len(self.actions), self.k, -1), parent, children[:, None])
+        safe = ~violations(self.guardrails, self.grouped.reshape(len(self.actions), self.k, -1), self.latents[0], children[:, None],
+                           starts=parent.expand(len(self.actions), -1))  # the margin the agent's state allows
         labels, children = safe.nonzero()[:, 0].tolist(), children[safe]
         seen = torch.cdist(children, self.latents).min(dim=1)  # nearest existing node of each child
         among = torch.cdist(children, children)  # children that duplicate each other

@@ -5,10 +5,11 @@ violating candidate an infinite cost, so it can never be chosen however cheap it
 when every candidate violates one, the plan is marked unsafe and the agent holds still instead
 of executing it.
 
-    violated(actions (N, T_env, A), z0 (D,), latents (N, T, D)) -> (N,) bool
+    violated(actions (N, T_env, A), z0 (D,), latents (N, T, D), starts=None) -> (N,) bool
 
 `actions` are per environment step, `latents` the model's prediction after each predictor
-step, `z0` the current latent state.
+step, `z0` the current latent state. Candidates start at z0, or, when they are the edges of a
+search graph, each at its own node: `starts` (N, D).
 """
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ import torch
 
 
 class Guardrail(Protocol):
-    def violated(self, actions: torch.Tensor, z0: torch.Tensor, latents: torch.Tensor) -> torch.Tensor: ...
+    def violated(self, actions: torch.Tensor, z0: torch.Tensor, latents: torch.Tensor,
+                 starts: torch.Tensor | None = None) -> torch.Tensor: ...
 
 
 class ActionBound:
@@ -27,7 +29,7 @@ class ActionBound:
     def __init__(self, max_norm: float):
         self.max_norm = max_norm
 
-    def violated(self, actions, z0, latents):
+    def violated(self, actions, z0, latents, starts=None):
         return actions.norm(dim=-1).amax(dim=-1) > self.max_norm * (1 + 1e-5)
 
 
@@ -43,6 +45,8 @@ class ForbiddenRegion:
     move at all if the full margin applied, since every path would begin inside it. So the
     margin shrinks to the current clearance (less `slack`): a plan may leave the margin or
     move along it, never get closer to the box than the agent is now by more than `slack`.
+    The agent's state z0 sets the margin for search edges too (`starts`): were it set by each
+    edge's own start, a path could creep `slack` closer with every edge.
     """
 
     def __init__(self, readout: Callable[[torch.Tensor], torch.Tensor], low: Sequence[float], high: Sequence[float],
@@ -68,9 +72,10 @@ class ForbiddenRegion:
         low, high = self.low.to(states), self.high.to(states)
         return ((states >= low - margin) & (states <= high + margin)).all(dim=-1)
 
-    def violated(self, actions, z0, latents):
-        states = self.readout(torch.cat([z0.expand(len(latents), 1, -1), latents], dim=1))  # (N, T+1, S)
-        margin = (self.clearance(states[0, 0]) - self.slack).clamp(0, self.margin)
+    def violated(self, actions, z0, latents, starts=None):
+        starts = z0.expand(len(latents), -1) if starts is None else starts  # (N, D)
+        states = self.readout(torch.cat([starts[:, None], latents], dim=1))  # (N, T+1, S)
+        margin = (self.clearance(self.readout(z0)) - self.slack).clamp(0, self.margin)
         t = torch.linspace(0, 1, self.substeps + 1, device=states.device)[1:, None]  # (K, 1)
         path = states[:, :-1, None] + t * (states[:, 1:, None] - states[:, :-1, None])  # (N, T, K, S)
         return self.inside(path, margin).flatten(1).any(dim=1)
@@ -118,9 +123,10 @@ def project_out_of_box(p: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -
     return torch.where(inside, moved, p)
 
 
-def violations(guardrails: Sequence[Guardrail], actions: torch.Tensor, z0: torch.Tensor, latents: torch.Tensor) -> torch.Tensor:
+def violations(guardrails: Sequence[Guardrail], actions: torch.Tensor, z0: torch.Tensor, latents: torch.Tensor,
+               starts: torch.Tensor | None = None) -> torch.Tensor:
     """(N,) True where a candidate violates at least one guardrail."""
     bad = torch.zeros(len(latents), dtype=torch.bool, device=latents.device)
     for guardrail in guardrails:
-        bad |= guardrail.violated(actions, z0, latents)
+        bad |= guardrail.violated(actions, z0, latents, starts)
     return bad
