@@ -56,7 +56,8 @@ def make_planner(model, cfg: PlannerConfig, guardrails: Sequence[Guardrail] = ()
         raise ConfigError(f"{cfg.name} takes one predictor step per edge: set action_repeat={frameskip}")
     if cfg.name == "wavefront":
         if readout is None:
-            raise ConfigError("the wavefront search needs the run's position probe: run `hjepa eval RUN` first, which fits it")
+            raise ConfigError("the wavefront search needs the run's position probe (RUN/probe.safetensors): "
+                              "`hjepa eval RUN` fits it, unless --skip-probes")
         if cfg.cell_size <= 0 or cfg.goal_tolerance < 0 or cfg.max_waves < 1:
             raise ConfigError(f"wavefront needs cell_size > 0, goal_tolerance >= 0 and max_waves >= 1, "
                               f"got {cfg.cell_size}, {cfg.goal_tolerance} and {cfg.max_waves}")

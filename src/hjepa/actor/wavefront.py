@@ -48,7 +48,7 @@ class WavefrontPlanner(Planner):
         self.fine = torch.cat([torch.zeros(1, fine.shape[1]), fine]).to(self.device)  # zero move first
 
     def cells(self, states: torch.Tensor) -> torch.Tensor:
-        """(..., S) read-outs -> (...) int64: one key per cell of side `cell_size`."""
+        """(..., S) read-outs -> (...) int64: one key per cell of side `cell_size` (S <= 3 fits in 64 bits)."""
         coords = torch.floor(states / self.cfg.cell_size).long() + _CELL_OFFSET
         key = coords[..., 0]
         for i in range(1, coords.shape[-1]):
@@ -77,6 +77,8 @@ class WavefrontPlanner(Planner):
 
     @torch.no_grad()
     def plan(self, z0: torch.Tensor, z_goal: torch.Tensor) -> Plan:
+        """Search wave by wave from z0 (D,) until a node reads within `goal_tolerance` of the goal;
+        the plan is the path to the node read nearest the goal (or `settle` when that is z0)."""
         cfg = self.cfg
         goal = self.readout(z_goal)
         latents = z0[None]
