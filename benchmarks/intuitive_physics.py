@@ -3,9 +3,10 @@
     python benchmarks/intuitive_physics.py --train-minutes 10 --seed 0
 
 Generates physically possible training clips and, per property (permanence, continuity,
-solidity, immutability), matched possible/impossible test pairs; trains the video JEPA and a
-pixel-space next-frame predictor for the same wall-clock budget each on the same clips; scores
-them and an untrained JEPA, and probes what the JEPAs' latents know (linear-probe R^2 of the
+solidity, immutability), matched possible/impossible test pairs; trains the video JEPA (one
+latent vector per frame), the spatial video JEPA (one latent map per frame) and a pixel-space
+next-frame predictor for the same wall-clock budget each on the same clips; scores them and
+the two JEPAs untrained, and probes what the JEPAs' latents know (linear-probe R^2 of the
 ball's position and velocity and of the wall, on one-ball clips). Prints a table and one JSON
 line: pairwise accuracy per property and AUROC, for each model, with surprise aggregated as
 the max over time at the headline context (the mean, and other contexts, are in the table),
@@ -27,8 +28,10 @@ from hjepa.data.physics import PROPERTIES, labelled_clips, possible_clips, viola
 from hjepa.eval.probes import clip_probes
 from hjepa.eval.surprise import AGGREGATES, frame_surprise, violation_metrics
 from hjepa.train.checkpoint import write_json
-from hjepa.train.video import PixelRunConfig, VideoRunConfig, load_video_model, train_pixel, train_video
+from hjepa.train.video import (PixelRunConfig, SpatialVideoRunConfig, VideoRunConfig, load_video_model, train_pixel,
+                               train_spatial_video, train_video)
 from hjepa.utils import seed_everything
+from hjepa.world_model.spatial_video import SpatialVideoJEPA
 from hjepa.world_model.video import VideoJEPA
 
 
@@ -43,6 +46,7 @@ def main() -> None:
                    help="contexts to score the JEPAs at (those above the trained model.context are skipped)")
     p.add_argument("--context", type=int, default=4, help="headline context (the pixel baseline's)")
     p.add_argument("--set", nargs="*", default=[], help="video JEPA overrides, e.g. loss.regularizer=sigreg")
+    p.add_argument("--spatial-set", nargs="*", default=[], help="spatial video JEPA overrides, e.g. model.channels=32")
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args()
 
@@ -63,13 +67,20 @@ def main() -> None:
                                                    f"data.clips={args.clips}", f"data.seed={args.seed}",
                                                    f"model.context={args.context}"])
     pixel_summary = train_pixel(pixel_cfg, args.out / "pixel", clips=clips, progress=not args.quiet)
+    spatial_cfg = apply_overrides(SpatialVideoRunConfig(), [f"train.minutes={args.train_minutes}", f"train.seed={args.seed}",
+                                                            f"data.clips={args.clips}", f"data.seed={args.seed}",
+                                                            f"model.context={args.context}", *args.spatial_set])
+    spatial_summary = train_spatial_video(spatial_cfg, args.out / "spatial_jepa", clips=clips, progress=not args.quiet)
 
     seed_everything(args.seed)
     jepa = load_video_model(args.out / "jepa")
     untrained = VideoJEPA(jepa_cfg.model).to(next(jepa.parameters()).device).eval()  # same architecture, initial weights
     jepa_contexts = sorted({c for c in args.contexts if c <= jepa_cfg.model.context} | {args.context})  # headline included
-    models = {"jepa": (jepa, jepa_contexts), "pixel": (load_video_model(args.out / "pixel"), [args.context]),
-              "untrained": (untrained, jepa_contexts)}
+    spatial = load_video_model(args.out / "spatial_jepa")
+    untrained_spatial = SpatialVideoJEPA(spatial_cfg.model).to(next(spatial.parameters()).device).eval()
+    models = {"jepa": (jepa, jepa_contexts), "spatial_jepa": (spatial, [args.context]),
+              "pixel": (load_video_model(args.out / "pixel"), [args.context]),
+              "untrained": (untrained, jepa_contexts), "untrained_spatial": (untrained_spatial, [args.context])}
     results: dict = {}
     rows = []
     for name, (model, contexts) in models.items():
@@ -91,12 +102,13 @@ def main() -> None:
     probes = {name: {k: round(v, 3) for k, v in clip_probes(models[name][0], probe_clips, facts).items()}
               for name in ("jepa", "untrained")}
 
-    print(f"\n{'model':<10} {'ctx':>3} {'property':<13} {'agg':<5} {'pairwise':>8} {'auroc':>6}")
+    print(f"\n{'model':<17} {'ctx':>3} {'property':<13} {'agg':<5} {'pairwise':>8} {'auroc':>6}")
     for name, c, prop, how, acc, auc in rows:
-        print(f"{name:<10} {c:>3} {prop:<13} {how:<5} {acc:>8.3f} {auc:>6.3f}")
+        print(f"{name:<17} {c:>3} {prop:<13} {how:<5} {acc:>8.3f} {auc:>6.3f}")
     line = {"benchmark": "intuitive_physics", "train_minutes": args.train_minutes, "seed": args.seed,
             "clips": args.clips, "pairs_per_property": args.pairs, "context": args.context, "aggregate": "max",
-            "jepa_steps": jepa_summary["steps"], "pixel_steps": pixel_summary["steps"], "overrides": args.set}
+            "jepa_steps": jepa_summary["steps"], "spatial_jepa_steps": spatial_summary["steps"],
+            "pixel_steps": pixel_summary["steps"], "overrides": args.set, "spatial_overrides": args.spatial_set}
     for name in models:
         headline = results[name][args.context]
         line[name] = {"pairwise": {prop: round(headline[prop]["max"]["pairwise"], 3) for prop in PROPERTIES},

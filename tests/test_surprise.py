@@ -10,6 +10,8 @@ from hjepa.data.physics import PhysicsConfig, labelled_clips, possible_clips
 from hjepa.eval.probes import clip_probes
 from hjepa.eval.surprise import auroc, clip_scores, frame_surprise, frames_above, pairwise_accuracy
 from hjepa.train.video import VideoRunConfig, load_video_model, train_video
+from hjepa.world_model.spatial_video import (SpatialVideoJEPA, SpatialVideoJEPAObjective, SpatialVideoLossConfig,
+                                             SpatialVideoModelConfig)
 from hjepa.world_model.video import VideoJEPA, VideoJEPAObjective, VideoLossConfig, VideoModelConfig
 
 SMALL = ["model.encoder.channels=[4,4,4,4]", "model.encoder.latent_dim=8", "model.hidden_dim=16", "model.context=3",
@@ -198,3 +200,42 @@ def test_time_cov_dims_limits_the_moving_covariance_to_the_last_dimensions():
     assert full > 0 and first == full and last == 0  # the correlated pair is outside the last d - 2 dimensions
     with pytest.raises(ValueError, match="time_cov_dims"):
         VideoJEPAObjective(model, VideoLossConfig(time_cov_dims=d + 1))
+
+
+def _small_spatial() -> SpatialVideoJEPA:
+    torch.manual_seed(0)
+    return SpatialVideoJEPA(SpatialVideoModelConfig(channels=4, encoder_width=4, predictor_width=8, context=3)).eval()
+
+
+def test_spatial_jepa_keeps_a_map_and_an_unchanged_map_is_not_surprising():
+    model = _small_spatial()
+    with torch.no_grad():  # the residual predictor with a zero change: "nothing moves"
+        model.predictor[-1].weight.zero_()
+        model.predictor[-1].bias.zero_()
+    still = torch.rand(3, 64, 64).expand(8, -1, -1, -1)[None]
+    assert model.encode(still).shape == (1, 8, 4, 16, 16)  # a 16 x 16 map of 4 channels per frame
+    errors = frame_surprise(model, still, context=3)[0]
+    assert np.isnan(errors[:3]).all() and np.allclose(errors[3:], 0.0, atol=1e-12)
+    moved = still.clone()
+    moved[0, 5, :, :8, :8] = 1.0  # one frame changes in a corner: surprise at that frame
+    errors = frame_surprise(model, moved, context=3)[0]
+    assert errors[5] > 1e-8 and errors[4] == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(ValueError, match="3 context frames"):
+        model.frame_errors(still, context=4)
+
+
+def test_spatial_objective_terms_and_a_resumable_cli_run(tmp_path, capsys):
+    model = _small_spatial().train()
+    terms = SpatialVideoJEPAObjective(model, SpatialVideoLossConfig(locations=64))(
+        torch.as_tensor(possible_clips(2, seed=0)[:, :4]))
+    assert {"pred", "var", "cov", "time_var", "loss", "latent_std"} <= set(terms) and torch.isfinite(terms["loss"])
+    terms["loss"].backward()
+    assert all(p.grad is not None for p in model.parameters())
+    run = tmp_path / "spatial"
+    small = ["model.channels=4", "model.encoder_width=4", "model.predictor_width=8", "model.context=3", "train.batch_size=4",
+             "data.clips=6", "train.minutes=0"]
+    main(["train-video", "--latent", "spatial", "--out", str(run), "--quiet", "--set", "train.steps=2", *small])
+    assert json.loads((run / "config.json").read_text())["kind"] == "spatial_jepa"
+    main(["train-video", "--latent", "spatial", "--out", str(run), "--resume", "--quiet", "--set", "train.steps=3", *small])
+    assert json.loads((run / "state.json").read_text())["step"] == 3
+    assert isinstance(load_video_model(run, "cpu"), SpatialVideoJEPA)

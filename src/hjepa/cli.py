@@ -187,16 +187,17 @@ def cmd_demo(args) -> dict:
 
 
 def cmd_train_video(args) -> dict:
-    from .train.video import VideoRunConfig, train_video
+    from .train.video import SpatialVideoRunConfig, VideoRunConfig, train_spatial_video, train_video
 
-    cfg = load_file(VideoRunConfig, args.config) if args.config else VideoRunConfig()
+    cfg_cls, trainer = (SpatialVideoRunConfig, train_spatial_video) if args.latent == "spatial" else (VideoRunConfig, train_video)
+    cfg = load_file(cfg_cls, args.config) if args.config else cfg_cls()
     overrides = list(args.set or [])
     if args.minutes is not None:
         overrides.append(f"train.minutes={args.minutes}")
     if args.clips is not None:
         overrides.append(f"data.clips={args.clips}")
     cfg = apply_overrides(cfg, overrides)
-    summary = train_video(cfg, args.out, resume=args.resume, progress=not args.quiet)
+    summary = trainer(cfg, args.out, resume=args.resume, progress=not args.quiet)
     print(json.dumps({"out": str(args.out), **summary}))
     return summary
 
@@ -353,6 +354,8 @@ def build_parser() -> argparse.ArgumentParser:
     tv.add_argument("--config", help="YAML run config")
     tv.add_argument("--minutes", type=float, help="wall-clock training budget")
     tv.add_argument("--clips", type=int, help="training clips to generate")
+    tv.add_argument("--latent", choices=["vector", "spatial"], default="vector",
+                    help="vector: one latent per frame, GRU predictor; spatial: a latent map per frame, conv predictor")
     tv.add_argument("--resume", action="store_true")
     tv.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="overrides, e.g. loss.regularizer=sigreg model.context=6")
     tv.add_argument("--quiet", action="store_true")

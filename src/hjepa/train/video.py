@@ -25,6 +25,7 @@ from ..config import ConfigError, from_dict, save_json
 from ..data.physics import PhysicsConfig, possible_clips
 from ..utils import pick_device, seed_everything
 from ..world_model.pixel import PixelModelConfig, PixelObjective, PixelPredictor
+from ..world_model.spatial_video import SpatialVideoJEPA, SpatialVideoJEPAObjective, SpatialVideoLossConfig, SpatialVideoModelConfig
 from ..world_model.video import VideoJEPA, VideoJEPAObjective, VideoLossConfig, VideoModelConfig
 from . import checkpoint as ckpt
 from .trainer import CollapseWarning, LoopConfig, _lr_factor
@@ -53,6 +54,15 @@ class VideoRunConfig:
 
 
 @dataclass
+class SpatialVideoRunConfig:
+    kind: str = "spatial_jepa"
+    data: ClipDataConfig = field(default_factory=ClipDataConfig)
+    model: SpatialVideoModelConfig = field(default_factory=SpatialVideoModelConfig)
+    loss: SpatialVideoLossConfig = field(default_factory=SpatialVideoLossConfig)
+    train: ClipTrainConfig = field(default_factory=ClipTrainConfig)
+
+
+@dataclass
 class PixelRunConfig:
     kind: str = "pixel"
     data: ClipDataConfig = field(default_factory=ClipDataConfig)
@@ -60,7 +70,8 @@ class PixelRunConfig:
     train: ClipTrainConfig = field(default_factory=ClipTrainConfig)
 
 
-RUN_KINDS = {"video_jepa": (VideoRunConfig, VideoJEPA), "pixel": (PixelRunConfig, PixelPredictor)}
+RUN_KINDS = {"video_jepa": (VideoRunConfig, VideoJEPA), "spatial_jepa": (SpatialVideoRunConfig, SpatialVideoJEPA),
+             "pixel": (PixelRunConfig, PixelPredictor)}
 
 
 def sample_windows(clips: torch.Tensor, batch: int, length: int, rng: np.random.Generator) -> torch.Tensor:
@@ -154,6 +165,14 @@ def train_video(cfg: VideoRunConfig, run_dir: str | Path, clips: np.ndarray | No
     return fit(objective, clips, cfg.model.context + 1, cfg.train, run_dir, resume, progress)
 
 
+def train_spatial_video(cfg: SpatialVideoRunConfig, run_dir: str | Path, clips: np.ndarray | None = None,
+                        resume: bool = False, progress: bool = True) -> dict:
+    """Train the spatial video JEPA (latent maps, conv predictor) on the same kind of clips."""
+    run_dir, clips = _prepare(cfg, run_dir, clips)
+    objective = SpatialVideoJEPAObjective(SpatialVideoJEPA(cfg.model), cfg.loss)
+    return fit(objective, clips, cfg.model.context + 1, cfg.train, run_dir, resume, progress)
+
+
 def train_pixel(cfg: PixelRunConfig, run_dir: str | Path, clips: np.ndarray | None = None, resume: bool = False,
                 progress: bool = True) -> dict:
     """Train the pixel-space next-frame predictor on the same kind of clips."""
@@ -162,7 +181,7 @@ def train_pixel(cfg: PixelRunConfig, run_dir: str | Path, clips: np.ndarray | No
 
 
 def load_video_model(run_dir: str | Path, device: str = "auto"):
-    """The trained clip model of a run (VideoJEPA or PixelPredictor), in eval mode."""
+    """The trained clip model of a run (VideoJEPA, SpatialVideoJEPA or PixelPredictor), in eval mode."""
     path = Path(run_dir) / "config.json"
     if not path.is_file():
         raise ckpt.CheckpointError(f"{run_dir} is not a run directory: config.json is missing")
