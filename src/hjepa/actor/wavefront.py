@@ -59,12 +59,13 @@ class WavefrontPlanner(Planner):
         """All children of the frontier latents (F, D) in one batched step; keep the first child
         to reach each unseen cell by an edge that no guardrail forbids (judged with the margin
         the agent's state z0 allows: see `ForbiddenRegion`). Returns the kept children (C, D), their
-        parents' frontier rows (C,), actions (C,) and cell keys (C,)."""
+        read-outs (C, S), cell keys (C,), parents' frontier rows (C,) and actions (C,)."""
         f, m = len(frontier), len(self.actions)
         parents = frontier.repeat_interleave(m, dim=0)  # (F*M, D), row i*M + j: parent i, action j
         moves = self.moves.repeat(f, 1)  # (F*M, k*A)
         children = self.model.next(parents, moves)
-        keys = self.cells(self.readout(children))
+        points = self.readout(children)
+        keys = self.cells(points)
         ok = ~torch.isin(keys, seen)
         if self.guardrails:
             ok &= ~violations(self.guardrails, moves.view(f * m, self.k, -1), z0, children[:, None], starts=parents)
@@ -73,7 +74,7 @@ class WavefrontPlanner(Planner):
         first = torch.full((len(unique),), len(index), device=index.device)
         first = first.scatter_reduce(0, inverse, torch.arange(len(index), device=index.device), "amin")
         kept = index[first].sort().values  # one child per new cell, in frontier order
-        return children[kept], kept // m, kept % m, keys[kept]
+        return children[kept], points[kept], keys[kept], kept // m, kept % m
 
     @torch.no_grad()
     def plan(self, z0: torch.Tensor, z_goal: torch.Tensor) -> Plan:
@@ -84,18 +85,19 @@ class WavefrontPlanner(Planner):
         latents = z0[None]
         parent = torch.tensor([-1], device=self.device)
         action = torch.tensor([-1], device=self.device)
-        distance = (self.readout(latents) - goal).norm(dim=-1)  # (nodes,) read-out distance to the goal
-        seen = self.cells(self.readout(latents))
+        start = self.readout(latents)
+        distance = (start - goal).norm(dim=-1)  # (nodes,) read-out distance to the goal
+        seen = self.cells(start)
         frontier = torch.tensor([0], device=self.device)
         waves = 0
         while len(frontier) and waves < cfg.max_waves and float(distance.min()) > cfg.goal_tolerance:
             waves += 1
-            children, rows, moves, keys = self.grow(z0, latents[frontier], seen)
+            children, points, keys, rows, moves = self.grow(z0, latents[frontier], seen)
             first_new = len(latents)
             latents = torch.cat([latents, children])
             parent = torch.cat([parent, frontier[rows]])
             action = torch.cat([action, moves])
-            distance = torch.cat([distance, (self.readout(children) - goal).norm(dim=-1)])
+            distance = torch.cat([distance, (points - goal).norm(dim=-1)])
             seen = torch.cat([seen, keys])
             frontier = torch.arange(first_new, len(latents), device=self.device)
         node = int(distance.argmin())
@@ -104,13 +106,14 @@ class WavefrontPlanner(Planner):
             path.append(node)
             node = int(parent[node])
         if not path:
-            return self.settle(z0, z_goal, waves)
+            return self.settle(z0, z_goal, goal, waves)
         path = torch.tensor(path[::-1], device=self.device)
         return Plan(self.actions[action[path]], float(distance[path[-1]]), waves, latents[path])
 
-    def settle(self, z0: torch.Tensor, z_goal: torch.Tensor, waves: int) -> Plan:
+    def settle(self, z0: torch.Tensor, z_goal: torch.Tensor, goal: torch.Tensor, waves: int) -> Plan:
         """No node nearer the goal than the start: the safe fine move predicted nearest the goal
-        latent (the zero move among them); unsafe when every fine move violates a guardrail."""
+        latent z_goal (the zero move among them; `goal` is its read-out); unsafe when every fine
+        move violates a guardrail."""
         moves = self.fine.repeat(1, self.k)
         after = self.model.next(z0.expand(len(moves), -1), moves)
         cost = (after - z_goal).norm(dim=-1)
@@ -120,5 +123,4 @@ class WavefrontPlanner(Planner):
         best = int(cost.argmin())
         if not cost[best].isfinite():
             return Plan(self.fine[:1], float("inf"), waves, z0[None], safe=False)
-        return Plan(self.fine[best:best + 1], float((self.readout(after[best]) - self.readout(z_goal)).norm()), waves,
-                    after[best:best + 1])
+        return Plan(self.fine[best:best + 1], float((self.readout(after[best]) - goal).norm()), waves, after[best:best + 1])
