@@ -44,7 +44,8 @@ def main() -> None:
     p.add_argument("--pairs", type=int, default=100, help="test pairs per property")
     p.add_argument("--contexts", type=int, nargs="+", default=[2, 4, 8],
                    help="contexts to score the JEPAs at (those above the trained model.context are skipped)")
-    p.add_argument("--context", type=int, default=4, help="headline context (the pixel baseline's)")
+    p.add_argument("--context", type=int, default=4,
+                   help="headline context of the vector JEPA and the pixel baseline (the spatial JEPA uses its model.context)")
     p.add_argument("--set", nargs="*", default=[], help="video JEPA overrides, e.g. loss.regularizer=sigreg")
     p.add_argument("--spatial-set", nargs="*", default=[], help="spatial video JEPA overrides, e.g. model.channels=32")
     p.add_argument("--quiet", action="store_true")
@@ -69,7 +70,7 @@ def main() -> None:
     pixel_summary = train_pixel(pixel_cfg, args.out / "pixel", clips=clips, progress=not args.quiet)
     spatial_cfg = apply_overrides(SpatialVideoRunConfig(), [f"train.minutes={args.train_minutes}", f"train.seed={args.seed}",
                                                             f"data.clips={args.clips}", f"data.seed={args.seed}",
-                                                            f"model.context={args.context}", *args.spatial_set])
+                                                            *args.spatial_set])
     spatial_summary = train_spatial_video(spatial_cfg, args.out / "spatial_jepa", clips=clips, progress=not args.quiet)
 
     seed_everything(args.seed)
@@ -78,9 +79,11 @@ def main() -> None:
     jepa_contexts = sorted({c for c in args.contexts if c <= jepa_cfg.model.context} | {args.context})  # headline included
     spatial = load_video_model(args.out / "spatial_jepa")
     untrained_spatial = SpatialVideoJEPA(spatial_cfg.model).to(next(spatial.parameters()).device).eval()
-    models = {"jepa": (jepa, jepa_contexts), "spatial_jepa": (spatial, [args.context]),
+    spatial_context = spatial_cfg.model.context  # its own: the spatial JEPA is scored at the context it is trained on
+    models = {"jepa": (jepa, jepa_contexts), "spatial_jepa": (spatial, [spatial_context]),
               "pixel": (load_video_model(args.out / "pixel"), [args.context]),
-              "untrained": (untrained, jepa_contexts), "untrained_spatial": (untrained_spatial, [args.context])}
+              "untrained": (untrained, jepa_contexts), "untrained_spatial": (untrained_spatial, [spatial_context])}
+    headline_context = {name: spatial_context if "spatial" in name else args.context for name in models}
     results: dict = {}
     rows = []
     for name, (model, contexts) in models.items():
@@ -106,11 +109,12 @@ def main() -> None:
     for name, c, prop, how, acc, auc in rows:
         print(f"{name:<17} {c:>3} {prop:<13} {how:<5} {acc:>8.3f} {auc:>6.3f}")
     line = {"benchmark": "intuitive_physics", "train_minutes": args.train_minutes, "seed": args.seed,
-            "clips": args.clips, "pairs_per_property": args.pairs, "context": args.context, "aggregate": "max",
+            "clips": args.clips, "pairs_per_property": args.pairs, "context": args.context,
+            "spatial_context": spatial_context, "aggregate": "max",
             "jepa_steps": jepa_summary["steps"], "spatial_jepa_steps": spatial_summary["steps"],
             "pixel_steps": pixel_summary["steps"], "overrides": args.set, "spatial_overrides": args.spatial_set}
     for name in models:
-        headline = results[name][args.context]
+        headline = results[name][headline_context[name]]
         line[name] = {"pairwise": {prop: round(headline[prop]["max"]["pairwise"], 3) for prop in PROPERTIES},
                       "auroc": {prop: round(headline[prop]["max"]["auroc"], 3) for prop in PROPERTIES}}
     print("\nlinear-probe R^2 (held-out one-ball clips):")

@@ -231,11 +231,29 @@ def test_spatial_objective_terms_and_a_resumable_cli_run(tmp_path, capsys):
     assert {"pred", "var", "cov", "time_var", "loss", "latent_std"} <= set(terms) and torch.isfinite(terms["loss"])
     terms["loss"].backward()
     assert all(p.grad is not None for p in model.parameters())
+    # A window of 6 frames with context 3 holds 3 targets; the loss averages the three errors.
+    window = torch.as_tensor(possible_clips(2, seed=1)[:, :6])
+    with torch.no_grad():
+        pred = SpatialVideoJEPAObjective(model, SpatialVideoLossConfig(locations=64))(window)["pred"]
+        z = model.encode(window)
+        by_target = [(model.predict(z[:, t - 3:t]) - z[:, t]).pow(2).mean() for t in (3, 4, 5)]
+    assert pred == pytest.approx(float(torch.stack(by_target).mean()), rel=1e-5)
     run = tmp_path / "spatial"
     small = ["model.channels=4", "model.encoder_width=4", "model.predictor_width=8", "model.context=3", "train.batch_size=4",
              "data.clips=6", "train.minutes=0"]
     main(["train-video", "--latent", "spatial", "--out", str(run), "--quiet", "--set", "train.steps=2", *small])
     assert json.loads((run / "config.json").read_text())["kind"] == "spatial_jepa"
-    main(["train-video", "--latent", "spatial", "--out", str(run), "--resume", "--quiet", "--set", "train.steps=3", *small])
+    main(["train-video", "--latent", "spatial", "--out", str(run), "--resume", "--quiet", "--set", "train.steps=3",
+          "train.window=6", *small])
     assert json.loads((run / "state.json").read_text())["step"] == 3
     assert isinstance(load_video_model(run, "cpu"), SpatialVideoJEPA)
+    # No calibration in the run: surprise is read at the context the model was trained on (3).
+    np.save(tmp_path / "clip.npy", possible_clips(1, seed=2)[0, :8])
+    capsys.readouterr()
+    main(["surprise", str(tmp_path / "clip.npy"), "--run", str(run), "--quiet"])
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["context"] == 3 and out["frames"] == 8
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["train-video", "--latent", "spatial", "--out", str(tmp_path / "bad"), "--quiet", "--set", "train.window=3", *small])
+    assert "train.window=3 must be above model.context=3" in capsys.readouterr().err

@@ -233,7 +233,7 @@ def cmd_surprise(args) -> dict:
     model = load_video_model(args.run, args.device)
     saved = Path(args.run) / "surprise.json"
     calibration = json.loads(saved.read_text()) if saved.is_file() else {}
-    context = args.context or calibration.get("context", 4)
+    context = args.context or calibration.get("context", model.cfg.context)
     video = read_video(args.video)
     size = model.image_size
     if video.shape[2:] != (size, size):
@@ -371,7 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("surprise", help="per-frame surprise of a video under a trained video JEPA (CSV, PNG plot)")
     s.add_argument("video", help=".npy, .gif, or .mp4 (needs imageio) clip of 64x64 RGB frames")
     s.add_argument("--run", required=True, help="a video run directory (hjepa train-video or the benchmark)")
-    s.add_argument("--context", type=int, help="context frames (default: the run's calibrated context, else 4)")
+    s.add_argument("--context", type=int, help="context frames (default: the run's calibrated context, else the longest it was trained on)")
     s.add_argument("--threshold", type=float, help="default: the run's calibration, else mean + 3 std of this clip")
     s.add_argument("--out", help="output path prefix (default: next to the video)")
     s.add_argument("--device", default="auto")

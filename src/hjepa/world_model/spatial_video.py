@@ -87,14 +87,21 @@ class SpatialVideoJEPA(nn.Module):
         out = torch.full((b, t), float("nan"), device=z.device)
         if t <= context:
             return out
-        windows = z.unfold(1, context + 1, 1).permute(0, 1, 5, 2, 3, 4).flatten(0, 1)  # (B * (T - c), c + 1, C, h, w)
+        windows = context_windows(z, context)
         error = (self.predict(windows[:, :-1]) - windows[:, -1]).pow(2).sum(1).mean((1, 2))
         out[:, context:] = error.reshape(b, t - context)
         return out
 
 
+def context_windows(z: torch.Tensor, context: int) -> torch.Tensor:
+    """(B, L, C, h, w) maps -> (B * (L - context), context + 1, C, h, w): every run of context
+    maps with the map that follows it, clip-major."""
+    return z.unfold(1, context + 1, 1).permute(0, 1, 5, 2, 3, 4).flatten(0, 1)
+
+
 class SpatialVideoJEPAObjective(nn.Module):
-    """The training loss on windows (B, context + 1, 3, H, W) of uint8 frames."""
+    """The training loss on windows (B, L, 3, H, W) of uint8 frames, L > context: each frame
+    after the first `context` is a prediction target, so one encoder pass serves L - context."""
 
     def __init__(self, model: SpatialVideoJEPA, cfg: SpatialVideoLossConfig):
         super().__init__()
@@ -106,7 +113,8 @@ class SpatialVideoJEPAObjective(nn.Module):
     def forward(self, windows: torch.Tensor) -> dict[str, torch.Tensor]:
         cfg = self.cfg
         z = self.model.encode(windows)  # (B, L, C, h, w)
-        terms = {"pred": (self.model.predict(z[:, :-1]) - z[:, -1]).pow(2).mean()}
+        windows = context_windows(z, self.model.cfg.context)
+        terms = {"pred": (self.model.predict(windows[:, :-1]) - windows[:, -1]).pow(2).mean()}
         vectors = z.permute(0, 1, 3, 4, 2).reshape(-1, z.shape[2])  # one C-vector per location and frame
         pick = torch.randint(0, len(vectors), (min(cfg.locations, len(vectors)),), device=z.device)
         terms["var"] = vicreg_variance(vectors[pick], cfg.target_std)
