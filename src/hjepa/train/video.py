@@ -49,7 +49,8 @@ class ClipTrainConfig(LoopConfig):
 class SpatialClipTrainConfig(ClipTrainConfig):
     # Frames per sample, 0 = context + 1. Each frame after the context is a target, so a long
     # window shares one encoder pass among many targets: with context 8, windows of 20 (batch 8)
-    # scored better than windows of 9 (batch 32) in the same minutes (benchmarks/RESULTS.md).
+    # took 38% more steps than windows of 9 (batch 32) in the same minutes and scored no worse
+    # (benchmarks/RESULTS.md, session 17).
     window: int = 0
 
 
