@@ -1,6 +1,7 @@
 """Intuitive-physics benchmark: is a video JEPA surprised by impossible events?
 
-    python benchmarks/intuitive_physics.py --train-minutes 10 --seed 0
+    python benchmarks/intuitive_physics.py --train-minutes 20 --seed 0
+    python benchmarks/intuitive_physics.py --train-steps 8000 --seed 0   # same work on any machine
 
 Generates physically possible training clips and, per property (permanence, continuity,
 solidity, immutability), matched possible/impossible test pairs; trains the video JEPA (one
@@ -37,7 +38,10 @@ from hjepa.world_model.video import VideoJEPA
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--train-minutes", type=float, required=True, help="budget for each trained model")
+    budget = p.add_mutually_exclusive_group(required=True)
+    budget.add_argument("--train-minutes", type=float, help="wall-clock budget for each trained model")
+    budget.add_argument("--train-steps", type=int,
+                        help="step budget for each trained model instead (comparable across machines and loads)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path("bench_physics"))
     p.add_argument("--clips", type=int, default=2000, help="training clips")
@@ -51,7 +55,9 @@ def main() -> None:
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args()
 
-    jepa_cfg = apply_overrides(VideoRunConfig(), [f"train.minutes={args.train_minutes}", f"train.seed={args.seed}",
+    limit = [f"train.minutes={args.train_minutes}"] if args.train_steps is None else ["train.minutes=0",
+                                                                                      f"train.steps={args.train_steps}"]
+    jepa_cfg = apply_overrides(VideoRunConfig(), [*limit, f"train.seed={args.seed}",
                                                   f"data.clips={args.clips}", f"data.seed={args.seed}", *args.set])
     if args.context > jepa_cfg.model.context:
         p.error(f"--context {args.context} is longer than the JEPA is trained on (model.context={jepa_cfg.model.context})")
@@ -64,11 +70,11 @@ def main() -> None:
     print(f"generated {len(clips)} training clips and {args.pairs} pairs x {len(PROPERTIES)} properties in {gen_s:.0f} s")
 
     jepa_summary = train_video(jepa_cfg, args.out / "jepa", clips=clips, progress=not args.quiet)
-    pixel_cfg = apply_overrides(PixelRunConfig(), [f"train.minutes={args.train_minutes}", f"train.seed={args.seed}",
+    pixel_cfg = apply_overrides(PixelRunConfig(), [*limit, f"train.seed={args.seed}",
                                                    f"data.clips={args.clips}", f"data.seed={args.seed}",
                                                    f"model.context={args.context}"])
     pixel_summary = train_pixel(pixel_cfg, args.out / "pixel", clips=clips, progress=not args.quiet)
-    spatial_cfg = apply_overrides(SpatialVideoRunConfig(), [f"train.minutes={args.train_minutes}", f"train.seed={args.seed}",
+    spatial_cfg = apply_overrides(SpatialVideoRunConfig(), [*limit, f"train.seed={args.seed}",
                                                             f"data.clips={args.clips}", f"data.seed={args.seed}",
                                                             *args.spatial_set])
     spatial_summary = train_spatial_video(spatial_cfg, args.out / "spatial_jepa", clips=clips, progress=not args.quiet)
@@ -108,7 +114,8 @@ def main() -> None:
     print(f"\n{'model':<17} {'ctx':>3} {'property':<13} {'agg':<5} {'pairwise':>8} {'auroc':>6}")
     for name, c, prop, how, acc, auc in rows:
         print(f"{name:<17} {c:>3} {prop:<13} {how:<5} {acc:>8.3f} {auc:>6.3f}")
-    line = {"benchmark": "intuitive_physics", "train_minutes": args.train_minutes, "seed": args.seed,
+    line = {"benchmark": "intuitive_physics", "train_minutes": args.train_minutes, "train_steps": args.train_steps,
+            "seed": args.seed,
             "clips": args.clips, "pairs_per_property": args.pairs, "context": args.context,
             "spatial_context": spatial_context, "aggregate": "max",
             "jepa_steps": jepa_summary["steps"], "spatial_jepa_steps": spatial_summary["steps"],
