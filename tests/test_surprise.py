@@ -257,3 +257,9 @@ def test_spatial_objective_terms_and_a_resumable_cli_run(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["train-video", "--latent", "spatial", "--out", str(tmp_path / "bad"), "--quiet", "--set", "train.window=3", *small])
     assert "train.window=3 must be above model.context=3" in capsys.readouterr().err
+    # A bad window on --resume leaves the saved run as it was.
+    saved = (run / "config.json").read_text()
+    with pytest.raises(SystemExit):
+        main(["train-video", "--latent", "spatial", "--out", str(run), "--resume", "--quiet", "--set", "train.window=40", *small])
+    assert "at most the clip length 32" in capsys.readouterr().err
+    assert (run / "config.json").read_text() == saved and not (tmp_path / "bad").exists()

@@ -178,11 +178,12 @@ def train_video(cfg: VideoRunConfig, run_dir: str | Path, clips: np.ndarray | No
 def train_spatial_video(cfg: SpatialVideoRunConfig, run_dir: str | Path, clips: np.ndarray | None = None,
                         resume: bool = False, progress: bool = True) -> dict:
     """Train the spatial video JEPA (latent maps, conv predictor) on the same kind of clips."""
-    run_dir, clips = _prepare(cfg, run_dir, clips)
     window = cfg.train.window or cfg.model.context + 1
-    if not cfg.model.context < window <= clips.shape[1]:
+    frames = cfg.data.physics.frames if clips is None else clips.shape[1]
+    if not cfg.model.context < window <= frames:  # checked before the run directory is touched
         raise ConfigError(f"train.window={window} must be above model.context={cfg.model.context} "
-                          f"and at most the clip length {clips.shape[1]}")
+                          f"and at most the clip length {frames}")
+    run_dir, clips = _prepare(cfg, run_dir, clips)
     objective = SpatialVideoJEPAObjective(SpatialVideoJEPA(cfg.model), cfg.loss)
     return fit(objective, clips, window, cfg.train, run_dir, resume, progress)
 

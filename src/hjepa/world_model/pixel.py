@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
-from .video import frames_to_float
+from .video import context_windows, frames_to_float
 
 
 @dataclass
@@ -54,7 +54,7 @@ class PixelPredictor(nn.Module):
         out = torch.full((b, t), float("nan"), device=x.device)
         if t <= context:
             return out
-        windows = x.unfold(1, context + 1, 1).permute(0, 1, 5, 2, 3, 4).flatten(0, 1)  # (B * (T - c), c + 1, 3, H, W)
+        windows = context_windows(x, context)  # (B * (T - c), c + 1, 3, H, W)
         predicted = self.predict(windows[:, :-1])
         out[:, context:] = (predicted - windows[:, -1]).pow(2).mean((1, 2, 3)).reshape(b, t - context)
         return out

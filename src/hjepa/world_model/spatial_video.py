@@ -27,7 +27,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .regularizers import vicreg_covariance, vicreg_variance
-from .video import frames_to_float
+from .video import context_windows, frames_to_float
 
 
 @dataclass
@@ -91,12 +91,6 @@ class SpatialVideoJEPA(nn.Module):
         error = (self.predict(windows[:, :-1]) - windows[:, -1]).pow(2).sum(1).mean((1, 2))
         out[:, context:] = error.reshape(b, t - context)
         return out
-
-
-def context_windows(z: torch.Tensor, context: int) -> torch.Tensor:
-    """(B, L, C, h, w) maps -> (B * (L - context), context + 1, C, h, w): every run of context
-    maps with the map that follows it, clip-major."""
-    return z.unfold(1, context + 1, 1).permute(0, 1, 5, 2, 3, 4).flatten(0, 1)
 
 
 class SpatialVideoJEPAObjective(nn.Module):

@@ -66,6 +66,12 @@ def frames_to_float(clips: torch.Tensor) -> torch.Tensor:
     return clips.float() / 255.0 if clips.dtype == torch.uint8 else clips.float()
 
 
+def context_windows(z: torch.Tensor, context: int) -> torch.Tensor:
+    """(B, L, C, H, W) frames or maps -> (B * (L - context), context + 1, C, H, W): every run
+    of `context` frames with the frame that follows it, clip-major."""
+    return z.unfold(1, context + 1, 1).permute(0, 1, 5, 2, 3, 4).flatten(0, 1)
+
+
 def encode_clips(encoder: nn.Module, clips: torch.Tensor) -> torch.Tensor:
     """(B, T, C, H, W) frames -> (B, T, D), one encoder call on all B * T frames."""
     b, t = clips.shape[:2]
