@@ -9,9 +9,9 @@ latent vector per frame), the spatial video JEPA (one latent map per frame) and 
 next-frame predictor for the same wall-clock budget each on the same clips; scores them and
 the two JEPAs untrained, and probes what the JEPAs' latents know (linear-probe R^2 of the
 ball's position and velocity and of the wall, on one-ball clips). Prints a table and one JSON
-line: pairwise accuracy per property and AUROC, for each model, with surprise aggregated as
-the max over time at the headline context (the mean, and other contexts, are in the table),
-and the probes. Leaves OUT/jepa and OUT/pixel as runs (`hjepa surprise VIDEO --run OUT/jepa`);
+line: pairwise accuracy per property (and per kind of violation: vanish/appear,
+recolour/resize) and AUROC, for each model, with surprise aggregated as the max over time at
+the headline context (the mean, and other contexts, are in the table), and the probes. Leaves OUT/jepa and OUT/pixel as runs (`hjepa surprise VIDEO --run OUT/jepa`);
 OUT/jepa/surprise.json holds the threshold (99th percentile of frame surprise on held-out
 possible clips) that the CLI uses.
 """
@@ -98,7 +98,8 @@ def main() -> None:
                 metrics = violation_metrics(model, pairs[prop], c)
                 results.setdefault(name, {}).setdefault(c, {})[prop] = metrics
                 for how in AGGREGATES:
-                    rows.append((name, c, prop, how, metrics[how]["pairwise"], metrics[how]["auroc"]))
+                    by_variant = " ".join(f"{v} {a:.2f}" for v, a in metrics[how]["by_variant"].items())
+                    rows.append((name, c, prop, how, metrics[how]["pairwise"], metrics[how]["auroc"], by_variant))
 
     # The CLI's default threshold: the 99th percentile of frame surprise on possible clips.
     errors = frame_surprise(models["jepa"][0], calibration, args.context)
@@ -111,9 +112,9 @@ def main() -> None:
     probes = {name: {k: round(v, 3) for k, v in clip_probes(models[name][0], probe_clips, facts).items()}
               for name in ("jepa", "untrained")}
 
-    print(f"\n{'model':<17} {'ctx':>3} {'property':<13} {'agg':<5} {'pairwise':>8} {'auroc':>6}")
-    for name, c, prop, how, acc, auc in rows:
-        print(f"{name:<17} {c:>3} {prop:<13} {how:<5} {acc:>8.3f} {auc:>6.3f}")
+    print(f"\n{'model':<17} {'ctx':>3} {'property':<13} {'agg':<5} {'pairwise':>8} {'auroc':>6}  pairwise by variant")
+    for name, c, prop, how, acc, auc, by_variant in rows:
+        print(f"{name:<17} {c:>3} {prop:<13} {how:<5} {acc:>8.3f} {auc:>6.3f}  {by_variant}")
     line = {"benchmark": "intuitive_physics", "train_minutes": args.train_minutes, "train_steps": args.train_steps,
             "seed": args.seed,
             "clips": args.clips, "pairs_per_property": args.pairs, "context": args.context,
@@ -123,7 +124,9 @@ def main() -> None:
     for name in models:
         headline = results[name][headline_context[name]]
         line[name] = {"pairwise": {prop: round(headline[prop]["max"]["pairwise"], 3) for prop in PROPERTIES},
-                      "auroc": {prop: round(headline[prop]["max"]["auroc"], 3) for prop in PROPERTIES}}
+                      "auroc": {prop: round(headline[prop]["max"]["auroc"], 3) for prop in PROPERTIES},
+                      "by_variant": {prop: {v: round(a, 3) for v, a in headline[prop]["max"]["by_variant"].items()}
+                                     for prop in PROPERTIES}}
     print("\nlinear-probe R^2 (held-out one-ball clips):")
     for name, r2 in probes.items():
         print(f"{name:<10} " + "  ".join(f"{k} {v:.2f}" for k, v in r2.items()))

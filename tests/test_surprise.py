@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from hjepa.cli import main
-from hjepa.data.physics import PhysicsConfig, labelled_clips, possible_clips
+from hjepa.data.physics import PairSet, PhysicsConfig, labelled_clips, possible_clips
 from hjepa.eval.probes import clip_probes
-from hjepa.eval.surprise import auroc, clip_scores, frame_surprise, frames_above, pairwise_accuracy
+from hjepa.eval.surprise import auroc, clip_scores, frame_surprise, frames_above, pairwise_accuracy, violation_metrics
 from hjepa.train.video import VideoRunConfig, load_video_model, train_video
 from hjepa.world_model.spatial_video import (SpatialVideoJEPA, SpatialVideoJEPAObjective, SpatialVideoLossConfig,
                                              SpatialVideoModelConfig)
@@ -53,6 +53,32 @@ def test_scores_and_metrics_on_hand_computed_values():
     assert auroc(np.array([0.1, 0.2]), np.array([0.3, 0.4])) == 1.0
     assert auroc(np.array([0.3, 0.4]), np.array([0.1, 0.2])) == 0.0
     assert auroc(np.array([0.1, 0.3]), np.array([0.2, 0.3])) == pytest.approx(0.625)  # 2 wins, 1 tie, 1 loss of 4
+
+
+class _Brightness(torch.nn.Module):
+    """A stand-in model: the surprise of a frame is its mean brightness."""
+
+    def __init__(self):
+        super().__init__()
+        self.unused = torch.nn.Parameter(torch.zeros(1))  # frame_surprise reads the device from a parameter
+
+    def frame_errors(self, clips: torch.Tensor, context: int) -> torch.Tensor:
+        errors = clips.float().mean((2, 3, 4))
+        errors[:, :context] = float("nan")
+        return errors
+
+
+def test_violation_metrics_split_the_pairs_by_kind_of_violation():
+    possible = np.full((4, 5, 3, 8, 8), 100, np.uint8)
+    impossible = possible.copy()
+    impossible[:2, 3:] = 200  # "brighten" pairs: the impossible clip is the more surprising
+    impossible[2:, 3:] = 50  # "darken" pairs: it is the less surprising
+    pairs = PairSet("permanence", possible, impossible, np.full(4, 3), np.array(["brighten", "brighten", "darken", "darken"]))
+    metrics = violation_metrics(_Brightness(), pairs, context=1)
+    assert metrics["mean"]["by_variant"] == {"brighten": 1.0, "darken": 0.0} and metrics["mean"]["pairwise"] == 0.5
+    # Max over time: a darkened clip's max is its shared start, a tie with its pair (counted half).
+    assert metrics["max"]["by_variant"] == {"brighten": 1.0, "darken": 0.5} and metrics["max"]["pairwise"] == 0.75
+    assert metrics["max"]["auroc"] == pytest.approx(0.75)  # 8 of 16 (possible, impossible) pairs won, 8 tied
 
 
 @pytest.mark.parametrize("regularizer", ["vicreg", "sigreg", "ema"])

@@ -6,7 +6,8 @@ predictor (pixel error), an untrained network.
 
 - `clip_scores`: one number per clip, the mean or max of its frame errors over time;
 - `pairwise_accuracy`: share of matched pairs where the impossible clip scores higher;
-- `auroc`: how well the score separates impossible from possible clips, pairs ignored.
+- `auroc`: how well the score separates impossible from possible clips, pairs ignored;
+- `violation_metrics`: both, per aggregate, and the pairwise accuracy per kind of violation.
 """
 from __future__ import annotations
 
@@ -51,13 +52,16 @@ def auroc(negatives: np.ndarray, positives: np.ndarray) -> float:
 
 
 def violation_metrics(model, pairs, context: int) -> dict:
-    """Pairwise accuracy and AUROC of one model on one PairSet, for each aggregate."""
+    """Pairwise accuracy and AUROC of one model on one PairSet, for each aggregate, and the
+    pairwise accuracy of each kind of violation on its own (e.g. permanence: vanish, appear)."""
     possible = frame_surprise(model, pairs.possible, context)
     impossible = frame_surprise(model, pairs.impossible, context)
     out = {}
     for how in AGGREGATES:
         p, q = clip_scores(possible, how), clip_scores(impossible, how)
-        out[how] = {"pairwise": pairwise_accuracy(p, q), "auroc": auroc(p, q)}
+        by_variant = {str(v): pairwise_accuracy(p[pairs.variant == v], q[pairs.variant == v])
+                      for v in np.unique(pairs.variant)}
+        out[how] = {"pairwise": pairwise_accuracy(p, q), "auroc": auroc(p, q), "by_variant": by_variant}
     return out
 
 
