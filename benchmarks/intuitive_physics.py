@@ -11,7 +11,8 @@ the two JEPAs untrained, and probes what the JEPAs' latents know (linear-probe R
 ball's position and velocity and of the wall, on one-ball clips). Prints a table and one JSON
 line: pairwise accuracy per property (and per kind of violation: vanish/appear,
 recolour/resize) and AUROC, for each model, with surprise aggregated as the max over time at
-the headline context (the mean, and other contexts, are in the table), and the probes. Leaves OUT/jepa and OUT/pixel as runs (`hjepa surprise VIDEO --run OUT/jepa`);
+the headline context (the mean, and other contexts, are in the table), and the probes.
+Leaves OUT/jepa and OUT/pixel as runs (`hjepa surprise VIDEO --run OUT/jepa`);
 OUT/jepa/surprise.json holds the threshold (99th percentile of frame surprise on held-out
 possible clips) that the CLI uses.
 """
