@@ -87,13 +87,14 @@ def main() -> None:
     spatial = load_video_model(args.out / "spatial_jepa")
     untrained_spatial = SpatialVideoJEPA(spatial_cfg.model).to(next(spatial.parameters()).device).eval()
     spatial_context = spatial_cfg.model.context  # its own: the spatial JEPA is scored at the context it is trained on
-    models = {"jepa": (jepa, jepa_contexts), "spatial_jepa": (spatial, [spatial_context]),
-              "pixel": (load_video_model(args.out / "pixel"), [args.context]),
-              "untrained": (untrained, jepa_contexts), "untrained_spatial": (untrained_spatial, [spatial_context])}
-    headline_context = {name: spatial_context if "spatial" in name else args.context for name in models}
+    # name: (model, contexts it is scored at, the headline one among them)
+    models = {"jepa": (jepa, jepa_contexts, args.context), "spatial_jepa": (spatial, [spatial_context], spatial_context),
+              "pixel": (load_video_model(args.out / "pixel"), [args.context], args.context),
+              "untrained": (untrained, jepa_contexts, args.context),
+              "untrained_spatial": (untrained_spatial, [spatial_context], spatial_context)}
     results: dict = {}
     rows = []
-    for name, (model, contexts) in models.items():
+    for name, (model, contexts, _) in models.items():
         for c in contexts:
             for prop in PROPERTIES:
                 metrics = violation_metrics(model, pairs[prop], c)
@@ -117,13 +118,12 @@ def main() -> None:
     for name, c, prop, how, acc, auc, by_variant in rows:
         print(f"{name:<17} {c:>3} {prop:<13} {how:<5} {acc:>8.3f} {auc:>6.3f}  {by_variant}")
     line = {"benchmark": "intuitive_physics", "train_minutes": args.train_minutes, "train_steps": args.train_steps,
-            "seed": args.seed,
-            "clips": args.clips, "pairs_per_property": args.pairs, "context": args.context,
+            "seed": args.seed, "clips": args.clips, "pairs_per_property": args.pairs, "context": args.context,
             "spatial_context": spatial_context, "aggregate": "max",
             "jepa_steps": jepa_summary["steps"], "spatial_jepa_steps": spatial_summary["steps"],
             "pixel_steps": pixel_summary["steps"], "overrides": args.set, "spatial_overrides": args.spatial_set}
-    for name in models:
-        headline = results[name][headline_context[name]]
+    for name, (_, _, headline_context) in models.items():
+        headline = results[name][headline_context]
         line[name] = {"pairwise": {prop: round(headline[prop]["max"]["pairwise"], 3) for prop in PROPERTIES},
                       "auroc": {prop: round(headline[prop]["max"]["auroc"], 3) for prop in PROPERTIES},
                       "by_variant": {prop: {v: round(a, 3) for v, a in headline[prop]["max"]["by_variant"].items()}
