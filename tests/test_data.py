@@ -115,7 +115,7 @@ def test_window_sampler_frame_stride_keeps_every_kth_frame():
 class _MostlyRight:
     """A scripted agent: 1.5 px per step to the right, a step up-left every 7th (it meets walls)."""
 
-    def reset(self):
+    def reset(self, seed=None):
         self.calls = 0
 
     def act(self, obs, goal_obs):

@@ -143,7 +143,7 @@ class _StraightToGoal:
         ys, xs = np.mgrid[:image.shape[0], :image.shape[1]]
         return np.array([(xs * image).sum(), (ys * image).sum()]) / image.sum()
 
-    def reset(self):
+    def reset(self, seed=None):
         pass
 
     def act(self, obs, goal_obs):

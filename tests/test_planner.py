@@ -363,3 +363,20 @@ def test_detour_cost_steers_a_short_plan_around_the_forbidden_region_not_into_it
     cube = ForbiddenRegion(lambda z: z, low=[0.0, 0.0, 0.0], high=[1.0, 1.0, 1.0])
     with pytest.raises(ValueError, match="2-D"):
         make_planner(AdditiveWorld(), around_cfg, guardrails=[cube], memory=memory)
+
+
+@pytest.mark.parametrize("name", ["mppi", "cem", "gradient", "cem+grad"])
+def test_reseed_makes_an_episode_independent_of_the_episodes_before_it(name):
+    cfg = PlannerConfig(name=name, horizon=4, action_repeat=1, num_samples=64, iterations=3, warm_iterations=3, seed=0)
+    planner = make_planner(AdditiveWorld(), cfg)
+    start, goal = torch.zeros(2), torch.tensor([3.0, 1.0])
+
+    def episode(seed):
+        planner.reset()
+        planner.reseed(seed)
+        return planner.plan(start, goal).actions
+
+    first = episode(7)
+    planner.plan(start, goal)  # more samples drawn in between, as another episode would
+    torch.testing.assert_close(episode(7), first, rtol=0, atol=0)
+    assert not torch.equal(episode(8), first)

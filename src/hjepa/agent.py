@@ -48,9 +48,13 @@ class Agent:
         probe = load_probe(run_dir)
         return cls(model, make_planner(model, cfg, guardrails, value, memory, readout=probe), probe, memory)
 
-    def reset(self) -> None:
+    def reset(self, seed: int | None = None) -> None:
+        """Start an episode; with `seed`, the planner's random stream restarts from it, so the
+        episode plays out the same whichever episodes ran before it."""
         self.memory.clear()
         self.planner.reset()
+        if seed is not None:
+            self.planner.reseed(seed)
         self.steps = 0
         self.info = {}
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+import numpy as np
 import torch
 
 from ..cost.guardrails import Guardrail, violations
@@ -108,6 +109,11 @@ class Planner:
     def reset(self) -> None:
         self.mean = None
         self.unit = None
+
+    def reseed(self, episode: int) -> None:
+        """Restart the random stream from (cfg.seed, episode): an episode's plans then depend on
+        its own seed, not on how many samples the episodes before it drew."""
+        self.generator.manual_seed(int(np.random.SeedSequence([self.cfg.seed, episode]).generate_state(1)[0]))
 
     def shift(self, steps: int = 1) -> None:
         """Warm start: drop the executed decision steps, pad with zeros."""

@@ -63,6 +63,10 @@ class HybridPlanner(Planner):
         super().reset()
         self.sampler.reset()
 
+    def reseed(self, episode: int) -> None:
+        super().reseed(episode)
+        self.sampler.reseed(episode)
+
     def shift(self, steps: int = 1) -> None:
         self.sampler.shift(steps)
 

@@ -56,7 +56,7 @@ def collect_with_agent(agent, cfg: ExploreConfig, env: TwoRooms | None = None, p
             break
         obs, info = env.reset(seed=cfg.seed + i)
         goal_obs = info["goal_obs"]
-        agent.reset()
+        agent.reset(cfg.seed + i)
         frames, actions, states = [obs], [], [info["pos"].copy()]
         done = False
         while not done:

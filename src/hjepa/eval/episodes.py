@@ -24,9 +24,10 @@ class EpisodeRecord:
 
 
 def run_episode(agent, env: TwoRooms, seed: int, record: bool = False) -> EpisodeRecord:
+    """One task from `env.reset(seed=seed)`; `agent` needs `reset(seed)` and `act(obs, goal_obs)`."""
     obs, info = env.reset(seed=seed)
     goal_obs, safe_path = info["goal_obs"], bool(info.get("safe_path", True))
-    agent.reset()
+    agent.reset(seed)
     frames, iterations, forbidden, stops = [], [], 0, 0
     start = time.perf_counter()
     done = False

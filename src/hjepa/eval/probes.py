@@ -12,15 +12,24 @@ from ..world_model import JEPAWorldModel
 
 @dataclass
 class LinearProbe:
-    """y = [z, 1] @ weight, fitted by ridge regression."""
+    """y = [z, 1] @ weight, fitted by ridge regression on standardized latents.
+
+    The ridge penalty acts on z / std(z) and spares the intercept, so a probe's fit does not
+    depend on the latent's scale or offset; the fitted map is folded back into one (D + 1, K)
+    weight, the form saved as probe.safetensors."""
 
     weight: torch.Tensor  # (D + 1, K)
 
     @classmethod
     def fit(cls, z: torch.Tensor, y: torch.Tensor, ridge: float = 1e-3) -> "LinearProbe":
-        x = torch.cat([z, torch.ones_like(z[:, :1])], dim=1).double()
+        z, y = z.double(), y.double()
+        mean, scale = z.mean(0), z.std(0).clamp_min(1e-12)  # a constant feature stays 0 after scaling
+        x = (z - mean) / scale
         gram = x.T @ x + ridge * len(x) * torch.eye(x.shape[1], dtype=x.dtype)
-        return cls(torch.linalg.solve(gram, x.T @ y.double()).float())
+        w = torch.linalg.solve(gram, x.T @ (y - y.mean(0)))  # (D, K) on standardized z
+        slope = w / scale[:, None]
+        bias = y.mean(0) - mean @ slope
+        return cls(torch.cat([slope, bias[None]]).float())
 
     def __call__(self, z: torch.Tensor) -> torch.Tensor:
         return torch.cat([z, torch.ones_like(z[..., :1])], dim=-1) @ self.weight.to(z)
