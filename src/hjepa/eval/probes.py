@@ -23,7 +23,7 @@ class LinearProbe:
     @classmethod
     def fit(cls, z: torch.Tensor, y: torch.Tensor, ridge: float = 1e-3) -> "LinearProbe":
         z, y = z.double(), y.double()
-        mean, scale = z.mean(0), z.std(0).clamp_min(1e-12)  # a constant feature stays 0 after scaling
+        mean, scale = z.mean(0), z.std(0, correction=0).clamp_min(1e-12)  # a constant feature stays 0 after scaling
         x = (z - mean) / scale
         gram = x.T @ x + ridge * len(x) * torch.eye(x.shape[1], dtype=x.dtype)
         w = torch.linalg.solve(gram, x.T @ (y - y.mean(0)))  # (D, K) on standardized z
