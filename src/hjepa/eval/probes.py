@@ -23,9 +23,12 @@ class LinearProbe:
     @classmethod
     def fit(cls, z: torch.Tensor, y: torch.Tensor, ridge: float = 1e-3) -> "LinearProbe":
         z, y = z.double(), y.double()
-        mean, scale = z.mean(0), z.std(0, correction=0).clamp_min(1e-12)  # a constant feature stays 0 after scaling
+        mean, std = z.mean(0), z.std(0, correction=0)
+        # A feature that barely varies is left out (weight 0): scaled up, its rounding noise
+        # would get a huge slope, and folding that back into the bias would lose precision.
+        scale = torch.where(std > 1e-6 * std.max(), std, torch.inf)
         x = (z - mean) / scale
-        gram = x.T @ x + ridge * len(x) * torch.eye(x.shape[1], dtype=x.dtype)
+        gram = x.T @ x + ridge * len(x) * torch.eye(x.shape[1], dtype=x.dtype, device=x.device)
         w = torch.linalg.solve(gram, x.T @ (y - y.mean(0)))  # (D, K) on standardized z
         slope = w / scale[:, None]
         bias = y.mean(0) - mean @ slope
