@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from hjepa.data import CollectConfig, collect_random_walks
+from hjepa.envs.two_rooms import CollectConfig, collect_random_walks
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from hjepa.data import CollectConfig, DatasetError, TrajectoryDataset, WindowSampler, collect_random_walks
+from hjepa.data import DatasetError, TrajectoryDataset, WindowSampler
+from hjepa.envs.two_rooms import CollectConfig, collect_random_walks
 
 
 def test_round_trip(tmp_path):
@@ -27,7 +28,7 @@ def test_random_walk_statistics():
 
 
 def test_speed_share_keeps_single_steps_but_spreads_multi_step_pushes():
-    from hjepa.data.collect import _random_walk_actions
+    from hjepa.data.collect import random_walk_actions as _random_walk_actions
 
     heading = np.zeros(2000)
     steps = {}
@@ -42,7 +43,7 @@ def test_speed_share_keeps_single_steps_but_spreads_multi_step_pushes():
 
 
 def test_hold_steps_repeats_each_draw_and_keeps_single_steps():
-    from hjepa.data.collect import _random_walk_actions
+    from hjepa.data.collect import random_walk_actions as _random_walk_actions
 
     heading = np.zeros(2000)
     iid = _random_walk_actions(np.random.default_rng(0), heading, CollectConfig(length=66))

@@ -187,7 +187,7 @@ def test_refit_changes_only_the_predictor_and_lowers_its_holdout_error(tiny_data
 
 def test_refit_learns_from_extra_data_in_its_share_of_each_batch(tiny_dataset_dir, tmp_path):
     from hjepa.config import ConfigError
-    from hjepa.data import CollectConfig, collect_random_walks
+    from hjepa.envs.two_rooms import CollectConfig, collect_random_walks
     from hjepa.train.refit import RefitConfig, refit_predictor
 
     run = tmp_path / "run"

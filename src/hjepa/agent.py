@@ -2,7 +2,7 @@
 
     agent = hjepa.Agent.load("runs/two_rooms")
     agent.reset()
-    action = agent.act(obs, goal_obs)   # obs, goal_obs: float arrays (2, 65, 65) as the env returns them
+    action = agent.act(obs, goal_obs)   # obs, goal_obs: float arrays (C, H, W) in [0, 1], as the world's env returns them
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from .actor import Planner, PlannerConfig, make_planner
-from .configurator import load_probe, load_world_model, planner_for
+from .configurator import load_probe, load_world_model, planner_for, world_of_run
 from .memory import ShortTermMemory
 from .world_model import JEPAWorldModel
 
@@ -37,12 +37,14 @@ class Agent:
         self.info: dict = {}  # about the last act(): planner iterations, whether a guardrail stopped the agent
 
     @classmethod
-    def load(cls, run_dir: str | Path, planner: PlannerConfig | None = None, device: str = "auto", task: str = "two_rooms",
+    def load(cls, run_dir: str | Path, planner: PlannerConfig | None = None, device: str = "auto", world: str | None = None,
              guardrails=()) -> "Agent":
+        """The run's world model with `planner` (default: the tuned planner of `world`, by default
+        the world the run was trained on)."""
         from .train.value import load_value
 
         model = load_world_model(run_dir, device)
-        cfg = planner or planner_for(task)
+        cfg = planner or planner_for(world or world_of_run(run_dir))
         value = load_value(run_dir, model.latent_dim, next(model.parameters()).device)
         memory = ShortTermMemory()
         probe = load_probe(run_dir)
@@ -70,7 +72,7 @@ class Agent:
 
     @torch.no_grad()
     def act(self, obs, goal_obs) -> np.ndarray:
-        """The next action (2,) toward the goal image."""
+        """The next action (A,) toward the goal image."""
         x, x_goal = self._check("obs", obs), self._check("goal_obs", goal_obs)
         z, z_goal = self.model.encode(torch.stack([x, x_goal])).unbind(0)
         self.memory.remember_state(z)

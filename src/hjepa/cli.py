@@ -18,36 +18,46 @@ USER_ERRORS = (DatasetError, CheckpointError, ConfigError, FileNotFoundError, Vi
 
 
 def cmd_collect(args) -> dict:
-    from .data import CollectConfig, collect_random_walks
+    from .envs import make_world
 
-    cfg = CollectConfig(num_trajectories=args.trajectories, length=args.length, seed=args.seed,
-                        fixed_layout=tuple(args.fixed_layout) if args.fixed_layout else None)
-    cfg = apply_overrides(cfg, args.set or [])
-    dataset = collect_random_walks(cfg, progress=not args.quiet)
+    world = make_world(args.world)
+    overrides = list(args.set or [])
+    if args.fixed_layout:
+        layout = args.fixed_layout[0] if len(args.fixed_layout) == 1 else list(args.fixed_layout)
+        overrides.append(f"fixed_layout={layout}")
+    dataset = world.collect(args.trajectories, args.length, seed=args.seed, overrides=overrides, progress=not args.quiet)
     dataset.save(args.out)
-    result = {"out": str(args.out), "trajectories": dataset.num_trajectories, "length": dataset.length,
-              "door_crossing_fraction": round(dataset.meta["door_crossing_fraction"], 3)}
+    result = {"out": str(args.out), "world": world.name, "trajectories": dataset.num_trajectories, "length": dataset.length,
+              "obs_shape": list(dataset.obs_shape), "action_dim": dataset.action_dim}
+    for key in ("door_crossing_fraction", "room_change_fraction"):
+        if key in dataset.meta:
+            result[key] = round(dataset.meta[key], 3)
     print(json.dumps(result))
     return result
 
 
 def cmd_train(args) -> dict:
+    from .configurator import train_config_for
     from .train import RunConfig, train
 
     cfg = load_file(RunConfig, args.config) if args.config else RunConfig()
     overrides = list(args.set or [])
-    if args.data:
-        overrides.append(f"data={args.data}")
     if args.minutes is not None:
         overrides.append(f"train.minutes={args.minutes}")
     if args.steps is not None:
         overrides.append(f"train.steps={args.steps}")
-    cfg = apply_overrides(cfg, overrides)
-    if not cfg.data:
-        raise ConfigError("no dataset given: pass --data DIR (made by `hjepa collect`)")
     run_dir = Path(args.out)
     if (run_dir / "state.json").exists() and not args.resume:
         raise ConfigError(f"{run_dir} already holds a run: pass --resume to continue it, or choose another --out")
+    if args.resume and (run_dir / "config.json").is_file() and not args.data:
+        from .configurator import load_run_config
+
+        cfg = apply_overrides(load_run_config(run_dir), overrides)
+    else:
+        data = args.data or cfg.data
+        if not data:
+            raise ConfigError("no dataset given: pass --data DIR (made by `hjepa collect` or `hjepa import`)")
+        cfg = train_config_for(data, overrides, cfg)
     summary = train(cfg, run_dir, resume=args.resume, progress=not args.quiet)
     print(json.dumps(summary))
     return summary
@@ -67,38 +77,67 @@ def _planner_overrides(items: list[str] | None) -> dict:
     return overrides
 
 
+def task_env(world, args, run_cfg):
+    """The evaluation tasks: the world's own sampler, or cut from the run's held-out trajectories."""
+    if args.protocol == "world":
+        return world.make_env(budget=args.budget)
+    from .data import TrajectoryDataset
+    from .envs.dataset_tasks import DatasetTasks
+
+    data = args.data or run_cfg.data
+    dataset = TrajectoryDataset.load(data, verify_checksums=False, in_memory=False)
+    if not args.data:  # the run's own dataset: only its held-out trajectories
+        dataset = dataset.split(run_cfg.train.holdout_fraction, seed=run_cfg.train.seed)[1]
+    return DatasetTasks(world, dataset, goal_offset=args.goal_offset, budget=args.budget or 50)
+
+
 def cmd_eval(args) -> dict:
     from .agent import Agent
-    from .configurator import load_run_config, load_world_model, planner_for
+    from .configurator import load_run_config, load_world_model, planner_for, world_of_run
     from .data import TrajectoryDataset
+    from .envs import make_world
     from .eval import evaluate, position_probe, rollout_error_by_horizon
     from .eval.render import save_gif
     from .train.checkpoint import save_weights
 
     run_dir = Path(args.run)
     run_cfg = load_run_config(run_dir)
+    world_name = args.world or world_of_run(run_dir)
+    world = make_world(world_name)
     overrides = {"seed": args.seed, **_planner_overrides(args.set)}
     if args.planner:
         overrides["name"] = args.planner
-    planner_cfg = planner_for("two_rooms", **overrides)
-    result: dict = {"run": str(run_dir), "planner": planner_cfg.name}
+    planner_cfg = planner_for(world_name, **overrides)
+    result: dict = {"run": str(run_dir), "world": world.name, "protocol": args.protocol, "planner": planner_cfg.name}
+    if args.protocol == "dataset":
+        result.update(goal_offset=args.goal_offset, budget=args.budget or 50)
     model = load_world_model(run_dir, args.device)
     if not args.skip_probes:
         try:
-            dataset = TrajectoryDataset.load(run_cfg.data, verify_checksums=False)
+            dataset = TrajectoryDataset.load(run_cfg.data, verify_checksums=False, in_memory=False)
         except DatasetError as err:
             print(f"note: probes skipped, the run's dataset is unavailable ({err})", file=sys.stderr)
         else:
             train_set, holdout = dataset.split(run_cfg.train.holdout_fraction, seed=run_cfg.train.seed)
-            probe, r2 = position_probe(model, train_set, holdout)
-            save_weights(run_dir / "probe.safetensors", {"weight": probe.weight})
+            if dataset.states is not None:
+                probe, r2 = position_probe(model, train_set, holdout)
+                save_weights(run_dir / "probe.safetensors", {"weight": probe.weight})
+                result["probe_r2"] = round(r2, 4)
             errors = rollout_error_by_horizon(model, holdout, horizon=min(32, holdout.length))
-            result["probe_r2"] = round(r2, 4)
             result["rollout_error"] = {h: round(errors[h], 4) for h in (1, 2, 4, 8, 16, 32) if h in errors}
+    env = task_env(world, args, run_cfg)
     agent = Agent.load(run_dir, planner_cfg, device=args.device)
     summary, records = evaluate(agent, args.episodes, seed=args.seed, record=args.gif_episodes if args.gif else 0,
-                                progress=not args.quiet)
+                                progress=not args.quiet, env=env)
     result.update(summary)
+    if args.random_baseline:
+        from .eval.episodes import RandomAgent
+
+        baseline, _ = evaluate(RandomAgent(world.action_low, world.action_high, world.max_action_norm, seed=args.seed),
+                               args.episodes, seed=args.seed, progress=False, env=env)
+        result["random_success_rate"] = baseline["success_rate"]
+        if "success_by_band" in baseline:
+            result["random_success_by_band"] = baseline["success_by_band"]
     if args.gif:
         result["gif"] = str(save_gif(records[: args.gif_episodes], args.gif))
     rows = [(k, v) for k, v in result.items() if k != "rollout_error"]
@@ -145,15 +184,17 @@ def cmd_value_map(args) -> dict:
 
 def cmd_explore(args) -> dict:
     from .agent import Agent
-    from .configurator import planner_for
+    from .configurator import planner_for, world_of_run
     from .data.explore import ExploreConfig, collect_with_agent
+    from .envs import make_world
 
     cfg = apply_overrides(ExploreConfig(episodes=args.episodes, minutes=args.minutes), args.set or [])
     if (Path(args.out) / "meta.json").exists():  # never overwrite a dataset (the run's own, say)
         raise ConfigError(f"{args.out} already holds a dataset: choose another --out")
-    agent = Agent.load(args.run, planner_for("two_rooms", **{"seed": cfg.seed, **_planner_overrides(args.planner_set)}),
+    world = world_of_run(args.run)
+    agent = Agent.load(args.run, planner_for(world, **{"seed": cfg.seed, **_planner_overrides(args.planner_set)}),
                        device=args.device)
-    dataset = collect_with_agent(agent, cfg, progress=not args.quiet)
+    dataset = collect_with_agent(agent, cfg, make_world(world).make_env(), progress=not args.quiet, world=world)
     dataset.save(args.out)
     keys = ("episodes", "steps", "agent_success_rate", "seconds")
     result = {"out": str(args.out), "trajectories": dataset.num_trajectories, "length": dataset.length,
@@ -271,13 +312,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hjepa", description="JEPA world models and planning toward goal images.")
     sub = p.add_subparsers(dest="command", required=True)
 
-    c = sub.add_parser("collect", help="write reward-free random-walk trajectories to a dataset directory")
+    c = sub.add_parser("collect", help="write reward-free trajectories of a world to a dataset directory")
     c.add_argument("--out", required=True, type=Path)
+    c.add_argument("--world", "--env", default="two_rooms",
+                   help="a world (two_rooms, rooms, pendulum) or any Gymnasium id with image observations or rgb_array rendering")
     c.add_argument("--trajectories", type=int, default=2000)
     c.add_argument("--length", type=int, default=64, help="actions per trajectory")
     c.add_argument("--seed", type=int, default=0)
-    c.add_argument("--fixed-layout", type=int, nargs=2, metavar=("WALL_X", "DOOR_Y"))
-    c.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="collection overrides, e.g. speed_share=0.75 step_std=0.3")
+    c.add_argument("--fixed-layout", type=int, nargs="+", metavar="N",
+                   help="one layout for every trajectory: Two-Rooms WALL_X DOOR_Y, Rooms a layout seed")
+    c.add_argument("--set", nargs="*", metavar="KEY=VALUE",
+                   help="the world's collection overrides, e.g. speed_share=0.75 (random walks), action_repeat=2 (Gymnasium envs)")
     c.add_argument("--quiet", action="store_true")
     c.set_defaults(func=cmd_collect)
 
@@ -295,7 +340,15 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("eval", help="plan toward goal images with a trained run and report success")
     e.add_argument("run")
     e.add_argument("--episodes", type=int, default=50)
-    e.add_argument("--planner", choices=list(PLANNER_NAMES), help="default: the task's tuned planner (cem+grad for Two-Rooms)")
+    e.add_argument("--world", help="default: the world the run was trained on")
+    e.add_argument("--protocol", choices=["world", "dataset"], default="world",
+                   help="world: the world's own task sampler; dataset: start at step t of a held-out trajectory, "
+                        "goal its frame at t + --goal-offset")
+    e.add_argument("--goal-offset", type=int, default=25, help="dataset protocol: steps from start to goal")
+    e.add_argument("--budget", type=int, help="steps per task (default: the world's; dataset protocol 50)")
+    e.add_argument("--data", help="dataset protocol: take tasks from this dataset (default: the run's held-out split)")
+    e.add_argument("--random-baseline", action="store_true", help="also run a random policy on the same tasks")
+    e.add_argument("--planner", choices=list(PLANNER_NAMES), help="default: the world's tuned planner (cem+grad)")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--gif", help="write the first --gif-episodes episodes to this GIF")
     e.add_argument("--gif-episodes", type=int, default=3)

@@ -13,7 +13,7 @@ from ..cost.guardrails import ForbiddenRegion, Guardrail
 from ..cost.intrinsic import RevisitCost
 from ..cost.objectives import DetourCost, GoalDistanceCost
 from ..world_model.correction import EpisodicCorrection
-from .base import Plan, Planner, PlannerConfig, project_to_ball
+from .base import Plan, Planner, PlannerConfig, bound_actions, project_to_ball
 from .gradient import GradientPlanner, HybridPlanner
 from .sampling import CEMPlanner, MPPIPlanner, SamplingPlanner
 from .search import AStarPlanner, astar
@@ -52,6 +52,9 @@ def make_planner(model, cfg: PlannerConfig, guardrails: Sequence[Guardrail] = ()
         if cfg.correction_action_radius <= 0:
             raise ConfigError(f"correction_action_radius must be positive, got {cfg.correction_action_radius}")
         model = EpisodicCorrection(model, memory, cfg.correction_radius, cfg.correction_action_radius)
+    if cfg.name in ("astar", "wavefront") and model.cfg.action_dim != 2:
+        raise ConfigError(f"{cfg.name} searches over headings of a 2-D displacement; this model's actions have "
+                          f"{model.cfg.action_dim} dimensions: use cem, mppi, gradient or a hybrid")
     if cfg.name in ("astar", "wavefront") and cfg.action_repeat != frameskip:
         raise ConfigError(f"{cfg.name} takes one predictor step per edge: set action_repeat={frameskip}")
     if cfg.name == "wavefront":
@@ -92,4 +95,4 @@ def make_planner(model, cfg: PlannerConfig, guardrails: Sequence[Guardrail] = ()
 
 
 __all__ = ["AStarPlanner", "astar", "CEMPlanner", "GradientPlanner", "HybridPlanner", "MPPIPlanner", "Plan", "Planner", "PlannerConfig",
-           "SamplingPlanner", "WavefrontPlanner", "make_planner", "project_to_ball", "PLANNER_NAMES"]
+           "SamplingPlanner", "WavefrontPlanner", "make_planner", "bound_actions", "project_to_ball", "PLANNER_NAMES"]

@@ -31,7 +31,8 @@ class PlannerConfig:
     min_std: float = 0.05
     temperature: float = 0.5  # MPPI: softmax temperature in units of the cost spread
     elite_fraction: float = 0.1  # CEM
-    max_action_norm: float = 2.45
+    max_action_norm: float = 2.45  # every action's norm is at most this (a displacement's length)
+    max_action: float | None = None  # and, when set, every coordinate within +-max_action (a Box of normalized actions)
     final_share: float = 0.0  # weight of the plan's last state in its cost; the rest is spread over every step
     explore_fraction: float = 0.0  # share of samples drawn from the path prior, not around the mean
     explore_segments: int = 2  # straight segments per path-prior sample
@@ -76,6 +77,12 @@ class PlannerConfig:
 def project_to_ball(actions: torch.Tensor, max_norm: float) -> torch.Tensor:
     norm = actions.norm(dim=-1, keepdim=True).clamp_min(1e-8)
     return actions * (max_norm / norm).clamp(max=1.0)
+
+
+def bound_actions(actions: torch.Tensor, cfg: PlannerConfig) -> torch.Tensor:
+    """The planner's hard action bound: onto the norm ball, then into the box when it has one."""
+    actions = project_to_ball(actions, cfg.max_action_norm)
+    return actions if cfg.max_action is None else actions.clamp(-cfg.max_action, cfg.max_action)
 
 
 @dataclass

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import Plan, Planner, project_to_ball
+from .base import Plan, Planner, bound_actions
 from .sampling import SamplingPlanner
 
 
@@ -33,7 +33,7 @@ def descend(planner: Planner, z0: torch.Tensor, z_goal: torch.Tensor, actions: t
             (actions.grad,) = torch.autograd.grad(costs.sum(), [actions])
             optimizer.step()
             with torch.no_grad():
-                actions.copy_(project_to_ball(actions, cfg.max_action_norm))
+                actions.copy_(bound_actions(actions, cfg))
             previous, best = best, min(best, float(costs.detach().min()))
             if planner.converged(previous, best):
                 break
@@ -47,7 +47,7 @@ class GradientPlanner(Planner):
         mean, budget = self.warm_start()
         noise = torch.randn((cfg.num_samples, *mean.shape), device=self.device, generator=self.generator)
         noise[0] = 0  # the warm-start mean itself is one of the starts
-        starts = project_to_ball(mean + cfg.init_std * noise, cfg.max_action_norm)
+        starts = bound_actions(mean + cfg.init_std * noise, cfg)
         actions, used = descend(self, z0, z_goal, starts, budget)
         return self.finish(z0, z_goal, actions, used)
 

@@ -4,13 +4,13 @@ Both optimize a mean action sequence of `horizon` decision steps, each held for
 `action_repeat` environment steps, so a short search (horizon x 2 numbers) looks
 horizon * action_repeat steps ahead. Every iteration rolls all samples out through the world
 model as one batched tensor op per step. The action bound is a hard constraint: every
-sample is projected onto the norm ball before it is rolled out.
+sample is projected onto the norm ball (and the box, with `max_action`) before it is rolled out.
 """
 from __future__ import annotations
 
 import torch
 
-from .base import Plan, Planner, PlannerConfig, project_to_ball
+from .base import Plan, Planner, PlannerConfig, bound_actions, project_to_ball
 
 __all__ = ["SamplingPlanner", "MPPIPlanner", "CEMPlanner", "Plan", "PlannerConfig", "project_to_ball"]
 
@@ -30,7 +30,7 @@ class SamplingPlanner(Planner):
         for used in range(1, budget + 1):
             noise = torch.randn((cfg.num_samples - n_explore, *mean.shape), device=self.device, generator=self.generator)
             noise[0] = 0  # the current mean is always a candidate
-            samples = project_to_ball(torch.cat([mean + std * noise, self.sample_paths(n_explore)]), cfg.max_action_norm)
+            samples = bound_actions(torch.cat([mean + std * noise, self.sample_paths(n_explore)]), cfg)
             _, costs = self.judge(z0, z_goal, samples)
             previous_best = best_cost
             i = int(costs.argmin())
@@ -42,7 +42,7 @@ class SamplingPlanner(Planner):
                 std = std.clamp_min(cfg.min_std)
             if self.converged(previous_best, best_cost):
                 break
-        return self.finish(z0, z_goal, torch.stack([project_to_ball(mean, cfg.max_action_norm), best]), used)
+        return self.finish(z0, z_goal, torch.stack([bound_actions(mean, cfg), best]), used)
 
     def sample_paths(self, n: int) -> torch.Tensor:
         """(n, horizon, A) path-prior samples: a few straight segments, each a random heading at
@@ -52,7 +52,13 @@ class SamplingPlanner(Planner):
         k = cfg.explore_segments
         heading = torch.rand(n, k, device=self.device, generator=g) * 2 * torch.pi
         speed = cfg.max_action_norm * (0.3 + 0.7 * torch.rand(n, k, device=self.device, generator=g))
-        segment_actions = torch.stack([speed * heading.cos(), speed * heading.sin()], -1)  # (n, k, 2)
+        a = self.model.cfg.action_dim
+        if a == 2:  # a heading angle: (cos, sin)
+            direction = torch.stack([heading.cos(), heading.sin()], -1)
+        else:  # a uniform direction in A dimensions
+            direction = torch.randn(n, k, a, device=self.device, generator=g)
+            direction = direction / direction.norm(dim=-1, keepdim=True).clamp_min(1e-8)
+        segment_actions = speed[..., None] * direction  # (n, k, A)
         switches = torch.rand(n, k - 1, device=self.device, generator=g).sort(-1).values * cfg.horizon
         step = torch.arange(cfg.horizon, device=self.device)
         segment = (step[None, :, None] >= switches[:, None, :]).sum(-1)  # (n, horizon) index of the active segment

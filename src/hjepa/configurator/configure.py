@@ -1,4 +1,9 @@
-"""Configurator: task -> configured modules (world model from a run, planner, cost)."""
+"""Configurator: world -> configured modules (world model from a run, planner, cost).
+
+The world (`hjepa.envs.make_world`) holds its tuned planner and training defaults; the
+configurator combines them with the planner's own adjustments and the user's overrides, and
+says which world a run was trained on.
+"""
 from __future__ import annotations
 
 import json
@@ -8,26 +13,12 @@ import torch
 
 from ..actor import PlannerConfig
 from ..config import ConfigError, from_dict
+from ..envs import make_world
 from ..train.checkpoint import CheckpointError, load_trained_model, load_weights
 from ..train.trainer import RunConfig
 from ..utils import pick_device
 from ..world_model import JEPAWorldModel
 
-# Planner defaults per task: what the benchmarks were measured with.
-TASK_PLANNERS = {
-    # CEM judged mostly on where the plan ends (so it may detour through the door), with 10% of
-    # the cost spread over every step as a tie-breaker so that arriving earlier is better (with
-    # the last state alone, arrival is put off at every replan: 0.8 on same-room tasks vs 1.0);
-    # half the samples from the straight-segment path prior, steps no longer than the data's
-    # (1.8), then 5 gradient steps through the model on CEM's plan (cem+grad). Plans ending where
-    # the agent has been pay 2 per remembered state within 6 px (revisit cost): pressed against
-    # the wall far from the door, the agent slides along it instead of staying (40 tasks on one
-    # model: 35 vs 29 successes; exact model: 58 vs 54 of 60; benchmarks/RESULTS.md). Predictions
-    # add the residuals seen this episode within 2 px and 1 action unit (episodic correction):
-    # the planner stops trusting a leak beside the door once the agent has hit the wall there.
-    "two_rooms": PlannerConfig(name="cem+grad", horizon=12, final_share=0.9, explore_fraction=0.5, max_action_norm=1.8,
-                               revisit_weight=2.0, revisit_radius=6.0, correction_radius=2.0, correction_action_radius=1.0),
-}
 # Per-planner adjustments on top of the task's settings: gradient descent costs a backward pass
 # per iteration, so it optimizes fewer sequences for more iterations.
 PLANNER_ADJUSTMENTS = {
@@ -52,14 +43,49 @@ def load_world_model(run_dir: str | Path, device: str = "auto") -> JEPAWorldMode
     return model.to(pick_device(device)).eval()
 
 
-def planner_for(task: str, **overrides) -> PlannerConfig:
-    """The task's tuned planner config; `name=` picks another planner (with its adjustments), other keys override."""
-    if task not in TASK_PLANNERS:
-        raise ConfigError(f"unknown task {task!r}; known: {sorted(TASK_PLANNERS)}")
-    base = json.loads(json.dumps(TASK_PLANNERS[task].__dict__))
+def planner_for(world: str = "two_rooms", **overrides) -> PlannerConfig:
+    """The world's tuned planner config; `name=` picks another planner (with its adjustments), other keys override."""
+    base = json.loads(json.dumps(make_world(world).planner().__dict__))
     base.update(PLANNER_ADJUSTMENTS.get(overrides.get("name", base["name"]), {}))
     base.update(overrides)
     return from_dict(PlannerConfig, base)
+
+
+def world_of_run(run_dir: str | Path) -> str:
+    """The world a run was trained on: its config's `world`, else its dataset's, else Two-Rooms."""
+    cfg = load_run_config(run_dir)
+    if cfg.world:
+        return cfg.world
+    meta = Path(cfg.data) / "meta.json"
+    try:
+        return json.loads(meta.read_text()).get("world", "two_rooms") if meta.is_file() else "two_rooms"
+    except json.JSONDecodeError:
+        return "two_rooms"
+
+
+def train_config_for(data: str, overrides: list[str], base: RunConfig | None = None) -> RunConfig:
+    """A run config for a dataset: the world's tuned training defaults, then the dataset's
+    shapes (channels, image size, action dimension), then the user's overrides."""
+    from ..config import apply_overrides
+    from ..data.dataset import TrajectoryDataset
+
+    apply_overrides(base or RunConfig(), list(overrides))  # a mistyped override is the first error, before any data
+    meta_path = Path(data) / "meta.json"
+    if not meta_path.is_file():
+        TrajectoryDataset.load(data, verify_checksums=False)  # raises the dataset's own one-line error
+    meta = json.loads(meta_path.read_text())
+    world = meta.get("world", "two_rooms")
+    c, h, w = meta.get("obs_shape", [2, 65, 65])
+    if h != w:
+        raise ConfigError(f"{data}: frames are {h}x{w}; the encoders read square images (resize them on import/collection)")
+    action_dim = meta.get("action_dim", 2)
+    try:
+        world_defaults = list(make_world(world).train_overrides)
+    except ConfigError:  # data from a world this install does not know (an imported dataset): no tuned defaults
+        world_defaults = []
+    shapes = [f"world={world}", f"data={data}", f"model.encoder.in_channels={c}", f"model.encoder.image_size={h}",
+              f"model.action_dim={action_dim}"]
+    return apply_overrides(base or RunConfig(), world_defaults + shapes + list(overrides))
 
 
 def load_probe(run_dir: str | Path):
@@ -70,4 +96,4 @@ def load_probe(run_dir: str | Path):
     return LinearProbe(load_weights(path)["weight"]) if path.is_file() else None
 
 
-__all__ = ["load_run_config", "load_world_model", "planner_for", "load_probe"]
+__all__ = ["load_run_config", "load_world_model", "planner_for", "load_probe", "train_config_for", "world_of_run"]

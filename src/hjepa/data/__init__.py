@@ -1,5 +1,6 @@
-"""Data: reward-free collection, the on-disk trajectory format, and window sampling."""
-from .collect import CollectConfig, collect_random_walks
-from .dataset import DatasetError, TrajectoryDataset, WindowSampler
+"""Data: reward-free exploration policies, the on-disk trajectory format, window sampling, import/export."""
+from .collect import RandomWalkConfig, SmoothNoiseConfig, random_walk_actions, smooth_noise_actions
+from .dataset import DatasetError, DiskFrames, TrajectoryDataset, WindowSampler
 
-__all__ = ["CollectConfig", "collect_random_walks", "DatasetError", "TrajectoryDataset", "WindowSampler"]
+__all__ = ["RandomWalkConfig", "SmoothNoiseConfig", "random_walk_actions", "smooth_noise_actions", "DatasetError",
+           "DiskFrames", "TrajectoryDataset", "WindowSampler"]

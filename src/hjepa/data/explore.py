@@ -21,7 +21,6 @@ import numpy as np
 from tqdm import tqdm
 
 from ..config import ConfigError
-from ..envs import TwoRooms
 from .dataset import TrajectoryDataset
 
 
@@ -44,9 +43,10 @@ def chunk_indices(num_actions: int, length: int) -> np.ndarray:
     return np.arange(n)[:, None] * length + np.arange(length + 1)
 
 
-def collect_with_agent(agent, cfg: ExploreConfig, env: TwoRooms | None = None, progress: bool = True) -> TrajectoryDataset:
-    """Run `agent` on random tasks (start and goal in different rooms); its trajectories as a dataset."""
-    env = env or TwoRooms()
+def collect_with_agent(agent, cfg: ExploreConfig, env, progress: bool = True, world: str = "two_rooms") -> TrajectoryDataset:
+    """Run `agent` on the tasks of a task env (`World.make_env()`); its trajectories as a dataset.
+    The true state (info["state"]) and the scene parameters (info["layout"]) are stored when the
+    env reports them."""
     start = time.time()
     obs_chunks, action_chunks, state_chunks, layouts = [], [], [], []
     successes, steps, episodes = 0, 0, 0
@@ -57,14 +57,14 @@ def collect_with_agent(agent, cfg: ExploreConfig, env: TwoRooms | None = None, p
         obs, info = env.reset(seed=cfg.seed + i)
         goal_obs = info["goal_obs"]
         agent.reset(cfg.seed + i)
-        frames, actions, states = [obs], [], [info["pos"].copy()]
+        frames, actions, states = [obs], [], [np.asarray(info.get("state", ()), np.float32)]
         done = False
         while not done:
             action = np.asarray(agent.act(obs, goal_obs), np.float32)
             obs, _, terminated, truncated, info = env.step(action)
             frames.append(obs)
             actions.append(action)
-            states.append(info["pos"].copy())
+            states.append(np.asarray(info.get("state", ()), np.float32))
             done = terminated or truncated
         episodes, steps, successes = episodes + 1, steps + len(actions), successes + bool(info["success"])
         idx = chunk_indices(len(actions), cfg.chunk_length)
@@ -72,13 +72,20 @@ def collect_with_agent(agent, cfg: ExploreConfig, env: TwoRooms | None = None, p
             obs_chunks.append(np.round(np.stack(frames)[idx] * 255).astype(np.uint8))
             action_chunks.append(np.stack(actions)[idx[:, :-1]])
             state_chunks.append(np.stack(states).astype(np.float32)[idx])
-            layouts.append(np.tile(np.float32([info["wall_x"], info["door_y"]]), (len(idx), 1)))
+            layouts.append(np.tile(_scene(info), (len(idx), 1)))
         bar.set_postfix(chunks=sum(len(c) for c in obs_chunks))
     bar.close()
     if not obs_chunks:
         raise ConfigError(f"no episode lasted {cfg.chunk_length} steps: lower chunk_length or raise episodes/minutes")
-    meta = {"env": "TwoRooms", "collector": "agent", "episodes": episodes, "steps": steps,
+    states = np.concatenate(state_chunks)
+    scenes = np.concatenate(layouts)
+    meta = {"world": world, "collector": "agent", "episodes": episodes, "steps": steps,
             "agent_success_rate": successes / episodes, "seconds": round(time.time() - start, 1),
             "explore_config": asdict(cfg)}
-    return TrajectoryDataset(np.concatenate(obs_chunks), np.concatenate(action_chunks), np.concatenate(state_chunks),
-                             np.concatenate(layouts), meta)
+    return TrajectoryDataset(np.concatenate(obs_chunks), np.concatenate(action_chunks), states if states.shape[-1] else None,
+                             scenes if scenes.shape[-1] else None, meta)
+
+
+def _scene(info: dict) -> np.ndarray:
+    """The task's scene parameters, as the env reports them (empty when it does not)."""
+    return np.asarray(info.get("layout", ()), np.float32)

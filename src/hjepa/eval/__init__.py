@@ -1,5 +1,5 @@
 """Evaluation: success rate, rollout error against horizon, probes, GIFs."""
-from .episodes import EpisodeRecord, evaluate, run_episode
+from .episodes import EpisodeRecord, RandomAgent, evaluate, run_episode
 from .probes import LinearProbe, position_probe, rollout_error_by_horizon
 
-__all__ = ["EpisodeRecord", "evaluate", "run_episode", "LinearProbe", "position_probe", "rollout_error_by_horizon"]
+__all__ = ["EpisodeRecord", "RandomAgent", "evaluate", "run_episode", "LinearProbe", "position_probe", "rollout_error_by_horizon"]

@@ -1,4 +1,9 @@
-"""Closed-loop evaluation: success rate, steps and time per episode on Two-Rooms tasks."""
+"""Closed-loop evaluation: success rate, steps and time per episode on any world's task env.
+
+A task env follows the world interface's contract (`hjepa.envs.world`): `reset(seed=s)` returns
+the start observation and `info["goal_obs"]`; each step's info says `success`, and optionally
+`distance`, `state`, `pos` (a position in pixels, drawn in GIFs) and `band` (set at reset).
+"""
 from __future__ import annotations
 
 import time
@@ -7,7 +12,6 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
-from ..envs import TwoRooms
 
 
 @dataclass
@@ -20,15 +24,34 @@ class EpisodeRecord:
     forbidden_steps: int = 0  # executed steps that ended inside the env's forbidden region
     guardrail_stops: int = 0  # steps the agent held still because no plan satisfied the guardrails
     safe_path: bool = True  # the env says a path clear of its forbidden region exists (always, without one)
-    frames: list = field(default_factory=list)  # (obs, pos, goal_pos, imagined positions or None) per step
+    band: str | None = None  # the task's band, for worlds whose tasks come in bands
+    frames: list = field(default_factory=list)  # (obs, goal_obs, pos or None, goal_pos or None, imagined positions or None) per step
 
 
-def run_episode(agent, env: TwoRooms, seed: int, record: bool = False) -> EpisodeRecord:
+class RandomAgent:
+    """The baseline: uniform random actions in the world's box (and within its norm bound)."""
+
+    def __init__(self, low, high, max_norm: float | None = None, seed: int = 0):
+        self.low, self.high = np.asarray(low, np.float32), np.asarray(high, np.float32)
+        self.max_norm, self.seed = max_norm, seed
+        self.rng = np.random.default_rng(seed)
+
+    def reset(self, seed=None):
+        self.rng = np.random.default_rng([self.seed, seed or 0])
+
+    def act(self, obs, goal_obs):
+        a = self.rng.uniform(self.low, self.high).astype(np.float32)
+        if self.max_norm is not None:
+            a *= min(1.0, self.max_norm / max(float(np.linalg.norm(a)), 1e-8))
+        return a
+
+
+def run_episode(agent, env, seed: int, record: bool = False) -> EpisodeRecord:
     """One task from `env.reset(seed=seed)`; `agent` needs `reset(seed)` and `act(obs, goal_obs)`."""
     obs, info = env.reset(seed=seed)
-    goal_obs, safe_path = info["goal_obs"], bool(info.get("safe_path", True))
+    goal_obs, safe_path, band = info["goal_obs"], bool(info.get("safe_path", True)), info.get("band")
     agent.reset(seed)
-    frames, iterations, forbidden, stops = [], [], 0, 0
+    frames, iterations, forbidden, stops, steps = [], [], 0, 0, 0
     start = time.perf_counter()
     done = False
     while not done:
@@ -38,20 +61,27 @@ def run_episode(agent, env: TwoRooms, seed: int, record: bool = False) -> Episod
             iterations.append(agent_info["planner_iterations"])
         stops += bool(agent_info.get("guardrail_stop"))
         if record:
-            frames.append((obs, info["pos"], info["goal_pos"], agent.imagined_positions()))
+            imagined = agent.imagined_positions() if hasattr(agent, "imagined_positions") else None
+            frames.append((obs, goal_obs, info.get("pos"), info.get("goal_pos"), imagined))
         obs, _, terminated, truncated, info = env.step(action)
+        steps += 1
         forbidden += bool(info.get("in_forbidden"))
         done = terminated or truncated
     seconds = time.perf_counter() - start
     if record:
-        frames.append((obs, info["pos"], info["goal_pos"], None))
-    return EpisodeRecord(bool(info["success"]), info["steps"], seconds, info["distance"], iterations, forbidden, stops, safe_path, frames)
+        frames.append((obs, goal_obs, info.get("pos"), info.get("goal_pos"), None))
+    return EpisodeRecord(bool(info["success"]), steps, seconds, float(info.get("distance", np.nan)), iterations, forbidden,
+                         stops, safe_path, band, frames)
 
 
 def evaluate(agent, episodes: int, seed: int = 0, record: int = 0, progress: bool = True,
-             env: TwoRooms | None = None) -> tuple[dict, list[EpisodeRecord]]:
-    """Run `episodes` random-layout tasks (start and goal in different rooms); record the first `record`."""
-    env = env or TwoRooms()
+             env=None) -> tuple[dict, list[EpisodeRecord]]:
+    """Run `episodes` tasks of a task env (default: Two-Rooms, start and goal in different rooms);
+    record the first `record`. Task i is `env.reset(seed=seed * 100003 + i)`."""
+    if env is None:
+        from ..envs import make_world
+
+        env = make_world("two_rooms").make_env()
     records = []
     bar = tqdm(range(episodes), desc="eval", unit="ep", disable=not progress, dynamic_ncols=True)
     for i in bar:
@@ -64,12 +94,16 @@ def evaluate(agent, episodes: int, seed: int = 0, record: int = 0, progress: boo
         "mean_steps": float(np.mean([r.steps for r in records])),
         "mean_steps_success": float(np.mean([r.steps for r in records if r.success])) if success.any() else None,
         "sec_per_episode": float(np.mean([r.seconds for r in records])),
-        "mean_final_distance": float(np.mean([r.final_distance for r in records])),
+        "mean_final_distance": float(np.nanmean([r.final_distance for r in records])) if records else None,
         "mean_planner_iterations": float(np.mean([i for r in records for i in r.planner_iterations] or [0])),  # per replan
         "planner_iterations_per_episode": float(np.mean([sum(r.planner_iterations) for r in records])),  # a task's compute
         "forbidden_steps": int(sum(r.forbidden_steps for r in records)),
         "guardrail_stops": int(sum(r.guardrail_stops for r in records)),
     }
+    bands = sorted({r.band for r in records if r.band is not None})
+    if bands:
+        summary["success_by_band"] = {b: float(np.mean([r.success for r in records if r.band == b])) for b in bands}
+        summary["episodes_by_band"] = {b: sum(r.band == b for r in records) for b in bands}
     if getattr(env, "forbidden", None) is not None:  # success on the tasks a cautious agent can solve at all
         safe = [r.success for r in records if r.safe_path]
         summary["safe_path_tasks"] = len(safe)

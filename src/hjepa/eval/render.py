@@ -9,26 +9,44 @@ from PIL import Image, ImageDraw
 SCALE = 4
 
 
-def draw_frame(obs: np.ndarray, pos, goal_pos, imagined: np.ndarray | None, caption: str = "") -> Image.Image:
-    walls, agent = obs[1], obs[0]
-    rgb = np.zeros(walls.shape + (3,), np.float32)
-    rgb += walls[..., None] * np.array([90, 90, 110], np.float32)
-    rgb += agent[..., None] * np.array([255, 60, 40], np.float32)
-    img = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)).resize(
-        (walls.shape[1] * SCALE, walls.shape[0] * SCALE), Image.NEAREST)
+def to_rgb(obs: np.ndarray) -> np.ndarray:
+    """(C, H, W) float observation in [0, 1] -> (H, W, 3) uint8: 2 channels as agent (red) over
+    walls (grey), 3 as RGB, anything else as the grey mean of its channels."""
+    if obs.shape[0] == 2:
+        rgb = obs[1][..., None] * np.array([90, 90, 110], np.float32) + obs[0][..., None] * np.array([255, 60, 40], np.float32)
+    elif obs.shape[0] == 3:
+        rgb = np.moveaxis(obs, 0, -1) * 255.0
+    else:
+        rgb = obs.mean(0)[..., None].repeat(3, -1) * 255.0
+    return np.clip(rgb, 0, 255).astype(np.uint8)
+
+
+def draw_frame(obs: np.ndarray, goal_obs: np.ndarray, pos, goal_pos, imagined: np.ndarray | None,
+               caption: str = "") -> Image.Image:
+    """One frame: the observation, with the goal (a circle, when positions are known) and the
+    imagined plan drawn on it, and the goal image beside it."""
+    h, w = obs.shape[1:]
+    img = Image.fromarray(to_rgb(obs)).resize((w * SCALE, h * SCALE), Image.NEAREST)
     draw = ImageDraw.Draw(img)
     to_px = lambda p: (float(p[0]) * SCALE + SCALE / 2, float(p[1]) * SCALE + SCALE / 2)
-    gx, gy = to_px(goal_pos)
-    r = 4.5 * SCALE
-    draw.ellipse([gx - r, gy - r, gx + r, gy + r], outline=(60, 220, 90), width=2)
-    if imagined is not None and len(imagined):
+    if goal_pos is not None:
+        gx, gy = to_px(goal_pos)
+        r = 4.5 * SCALE
+        draw.ellipse([gx - r, gy - r, gx + r, gy + r], outline=(60, 220, 90), width=2)
+    if imagined is not None and len(imagined) and pos is not None:
         points = [to_px(pos)] + [to_px(p) for p in imagined]
         draw.line(points, fill=(80, 160, 255), width=1)
         for x, y in points[1:]:
             draw.ellipse([x - 1.5, y - 1.5, x + 1.5, y + 1.5], fill=(80, 160, 255))
+    goal = Image.fromarray(to_rgb(goal_obs)).resize((w * SCALE // 2, h * SCALE // 2), Image.NEAREST)
+    canvas = Image.new("RGB", (img.width + goal.width + 4, img.height), (30, 30, 30))
+    canvas.paste(img, (0, 0))
+    canvas.paste(goal, (img.width + 4, 14))
+    draw = ImageDraw.Draw(canvas)
+    draw.text((img.width + 6, 1), "goal", fill=(255, 255, 255))
     if caption:
         draw.text((4, 2), caption, fill=(255, 255, 255))
-    return img
+    return canvas
 
 
 def save_gif(records, path: str | Path, fps: int = 12) -> Path:
@@ -36,8 +54,8 @@ def save_gif(records, path: str | Path, fps: int = 12) -> Path:
     frames = []
     for i, rec in enumerate(records):
         status = "success" if rec.success else "failure"
-        for t, (obs, pos, goal_pos, imagined) in enumerate(rec.frames):
-            frames.append(draw_frame(obs, pos, goal_pos, imagined, f"episode {i}  step {t}  {status if t == len(rec.frames) - 1 else ''}"))
+        for t, frame in enumerate(rec.frames):
+            frames.append(draw_frame(*frame, f"episode {i}  step {t}  {status if t == len(rec.frames) - 1 else ''}"))
         frames += [frames[-1]] * fps  # hold the ending for a second
     if not frames:
         raise ValueError("no recorded frames to draw")

@@ -19,7 +19,7 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
-from ..config import save_json
+from ..config import ConfigError, save_json
 from ..data.dataset import TrajectoryDataset, WindowSampler
 from ..utils import pick_device, seed_everything
 from ..world_model import JEPAObjective, JEPAWorldModel, LossConfig, ModelConfig
@@ -46,11 +46,13 @@ class LoopConfig:
 class TrainConfig(LoopConfig):
     seq_len: int = 6  # predictor steps per training window (open-loop rollout length)
     holdout_fraction: float = 0.05
+    max_memory_gb: float = 2.0  # observations larger than this stay on disk, read per batch
 
 
 @dataclass
 class RunConfig:
     data: str = ""
+    world: str = ""  # the world the data came from (read by the configurator; "" = the dataset's)
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -58,6 +60,22 @@ class RunConfig:
 
 class CollapseWarning(UserWarning):
     """The representation has (nearly) collapsed: its per-dimension std is tiny."""
+
+
+def load_for_training(data: str, max_memory_gb: float) -> TrajectoryDataset:
+    """The dataset, its observations in memory when they fit in `max_memory_gb`, else read from disk per batch."""
+    obs = Path(data) / "observations.npy"
+    in_memory = not obs.is_file() or obs.stat().st_size <= max_memory_gb * 2**30
+    return TrajectoryDataset.load(data, in_memory=in_memory)
+
+
+def check_shapes(model: ModelConfig, dataset: TrajectoryDataset) -> None:
+    """A model config that cannot read the dataset is a one-line error, not a conv shape mismatch."""
+    want = (model.encoder.in_channels, model.encoder.image_size, model.encoder.image_size, model.action_dim)
+    have = dataset.obs_shape + (dataset.action_dim,)
+    if want != have:
+        raise ConfigError(f"the model reads {want[0]}x{want[1]}x{want[2]} frames and {want[3]}-d actions; the dataset has "
+                          f"{have[0]}x{have[1]}x{have[2]} and {have[3]}-d (hjepa train sets them from the data)")
 
 
 def _distributed() -> tuple[int, int]:
@@ -85,10 +103,11 @@ def train(cfg: RunConfig, run_dir: str | Path, resume: bool = False, progress: b
     rank, world = _distributed()
     device = pick_device(cfg.train.device, local_rank=int(os.environ.get("LOCAL_RANK", "0")))
     seed_everything(cfg.train.seed)  # same init on every rank
-    dataset = TrajectoryDataset.load(cfg.data)
+    dataset = load_for_training(cfg.data, cfg.train.max_memory_gb)
+    check_shapes(cfg.model, dataset)
     train_set, _ = dataset.split(cfg.train.holdout_fraction, seed=cfg.train.seed)
     sampler = WindowSampler(train_set, cfg.train.seq_len * cfg.model.frameskip, seed=cfg.train.seed * 1000 + rank,
-                            frame_stride=cfg.model.frameskip)
+                            frame_stride=cfg.model.frameskip, shard=(rank, world))
 
     model = JEPAWorldModel(cfg.model)
     objective = JEPAObjective(model, cfg.loss).to(device)

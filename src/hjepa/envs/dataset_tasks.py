@@ -1,0 +1,100 @@
+"""The dataset protocol (stable-worldmodel's): tasks cut from held-out recorded trajectories.
+
+Task `seed` picks a trajectory and a step t of it (uniformly over the pairs that fit); the agent
+starts where the trajectory was at step t, the goal image is the recorded observation at step
+t + k (`goal_offset`), the budget is B steps, success is the world's rule on the true state
+against the recorded one at t + k. So every goal is reachable (the data reached it in k steps)
+and a plain Gymnasium env gets goal images without any code of its own. Pairs whose start
+already satisfies the goal are left out: they would count as successes without any planning.
+
+The env is put at the recorded start by `reset(options={"state": ..., "layout": ...})` where the
+world supports it (`World.supports_state_reset`), else by resetting with the trajectory's
+recorded seed and replaying its recorded actions up to t (deterministic envs). A replay that
+does not land on the recorded state is an error, not a silently wrong task.
+"""
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+
+from ..data.dataset import DatasetError, TrajectoryDataset
+from .world import World
+
+
+def task_pairs(lengths: np.ndarray, goal_offset: int) -> np.ndarray:
+    """(M, 2) every (trajectory, start step) whose goal step start + goal_offset lies within its episode."""
+    if goal_offset < 1:
+        raise ValueError(f"goal_offset must be >= 1, got {goal_offset}")
+    pairs = [(i, t) for i, n in enumerate(np.asarray(lengths)) for t in range(int(n) - goal_offset + 1)]
+    return np.asarray(pairs, np.int64).reshape(-1, 2)
+
+
+class DatasetTasks(gym.Env):
+    """A task env (see `envs.world`) whose tasks come from a dataset's trajectories."""
+
+    def __init__(self, world: World, dataset: TrajectoryDataset, goal_offset: int = 25, budget: int = 50,
+                 replay_tolerance: float = 1e-3):
+        if dataset.states is None:
+            raise DatasetError("the dataset protocol scores success on the true state: this dataset has no states.npy")
+        if not world.supports_state_reset and dataset.seeds is None:
+            raise DatasetError(f"world {world.name!r} cannot be reset to a state, and the dataset has no seeds.npy to "
+                               "replay its episodes from")
+        pairs = task_pairs(dataset.episode_lengths, goal_offset)
+        if len(pairs):  # a task whose start already satisfies the goal is no task
+            pairs = pairs[~np.asarray(world.success(dataset.states[pairs[:, 0], pairs[:, 1]],
+                                                    dataset.states[pairs[:, 0], pairs[:, 1] + goal_offset]), bool)]
+        self.pairs = pairs
+        if not len(self.pairs):
+            raise DatasetError(f"no episode of the dataset is longer than goal_offset={goal_offset} steps")
+        if budget < 1:
+            raise ValueError(f"budget must be >= 1 step, got {budget}")
+        self.world, self.dataset = world, dataset
+        self.goal_offset, self.budget, self.replay_tolerance = goal_offset, budget, replay_tolerance
+        self.env = world.replay_env()
+        self.observation_space, self.action_space = self.env.observation_space, self.env.action_space
+        self._goal_state = self._goal_obs = None
+        self._steps, self.task = 0, (0, 0)
+
+    def pick(self, seed: int) -> tuple[int, int]:
+        """The (trajectory, start step) of task `seed`."""
+        i = np.random.default_rng([seed, 77]).integers(len(self.pairs))
+        return int(self.pairs[i, 0]), int(self.pairs[i, 1])
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        d = self.dataset
+        traj, t = self.task = self.pick(seed or 0)
+        recorded = d.states[traj, t]
+        if self.world.supports_state_reset:
+            opts = {"state": recorded}
+            if d.layouts is not None:
+                opts["layout"] = d.layouts[traj]
+            obs, info = self.env.reset(seed=seed, options=opts)
+        else:
+            obs, info = self.env.reset(seed=int(d.seeds[traj]))
+            for action in d.actions[traj, :t]:
+                obs, _, _, _, info = self.env.step(action)
+        if "state" in info and np.abs(np.asarray(info["state"]) - recorded).max() > self.replay_tolerance:
+            raise DatasetError(f"replaying trajectory {traj} to step {t} reached state {np.round(info['state'], 4).tolist()}, "
+                               f"the dataset recorded {np.round(recorded, 4).tolist()}: the env is not deterministic "
+                               "(or not the one that recorded the data)")
+        self._goal_state = d.states[traj, t + self.goal_offset]
+        self._goal_obs = np.asarray(d.observations[traj, t + self.goal_offset], np.float32) / 255.0
+        self._steps = 0
+        return obs, self._info(info)
+
+    def step(self, action):
+        obs, _, terminated, truncated, info = self.env.step(action)
+        self._steps += 1
+        info = self._info(info)
+        success = bool(info["success"])
+        return obs, float(success), success or terminated, (self._steps >= self.budget or truncated) and not success, info
+
+    def _info(self, info: dict) -> dict:
+        state = np.asarray(info["state"], np.float32)
+        out = {"state": state, "goal_state": self._goal_state, "goal_obs": self._goal_obs, "steps": self._steps,
+               "success": bool(self.world.success(state, self._goal_state)),
+               "distance": float(np.linalg.norm(state - self._goal_state))}
+        if "pos" in info:  # a position in pixels: drawn in GIFs
+            out["pos"], out["goal_pos"] = info["pos"], self._goal_state
+        return out
