@@ -1,4 +1,4 @@
-"""Command line: hjepa collect | train | explore | refit-predictor | eval | fit-value | value-map | demo | train-video | physics-pair | surprise."""
+"""Command line: hjepa collect | train | explore | refit-predictor | eval | fit-value | value-map | export | import | demo | train-video | physics-pair | surprise."""
 from __future__ import annotations
 
 import argparse
@@ -212,6 +212,36 @@ def cmd_refit_predictor(args) -> dict:
     return summary
 
 
+def cmd_export(args) -> dict:
+    from .data import TrajectoryDataset
+    from .data.interchange import export_hdf5, export_minari
+
+    dataset = TrajectoryDataset.load(args.data, in_memory=False)
+    if args.format == "hdf5":
+        out = export_hdf5(dataset, args.out)
+    else:
+        out = export_minari(dataset, args.out, args.dataset_id)
+    result = {"data": str(args.data), "format": args.format, "out": str(out), "episodes": dataset.num_trajectories}
+    print(json.dumps(result))
+    return result
+
+
+def cmd_import(args) -> dict:
+    from .data.interchange import import_any
+
+    if (Path(args.out) / "meta.json").exists():
+        raise ConfigError(f"{args.out} already holds a dataset: choose another --out")
+    dataset = import_any(args.path, args.image_size)
+    if args.world:
+        dataset.meta["world"] = args.world
+    dataset.save(args.out)
+    result = {"path": str(args.path), "out": str(args.out), "world": dataset.world, "trajectories": dataset.num_trajectories,
+              "length": dataset.length, "obs_shape": list(dataset.obs_shape), "action_dim": dataset.action_dim,
+              "states": dataset.states is not None, "variable_lengths": dataset.lengths is not None}
+    print(json.dumps(result))
+    return result
+
+
 def cmd_demo(args) -> dict:
     out = Path(args.out)
     common = ["--quiet"] if args.quiet else []
@@ -237,6 +267,8 @@ def cmd_train_video(args) -> dict:
         overrides.append(f"train.minutes={args.minutes}")
     if args.clips is not None:
         overrides.append(f"data.clips={args.clips}")
+    if args.data is not None:
+        overrides.append(f"data.folder={args.data}")
     cfg = apply_overrides(cfg, overrides)
     summary = trainer(cfg, args.out, resume=args.resume, progress=not args.quiet)
     print(json.dumps({"out": str(args.out), **summary}))
@@ -266,7 +298,7 @@ def cmd_physics_pair(args) -> dict:
 def cmd_surprise(args) -> dict:
     import numpy as np
 
-    from .data.video_io import read_video
+    from .data.video_io import read_video, resize_frames
     from .eval.render import plot_curve
     from .eval.surprise import frame_surprise, frames_above
     from .train.video import load_video_model
@@ -275,10 +307,7 @@ def cmd_surprise(args) -> dict:
     saved = Path(args.run) / "surprise.json"
     calibration = json.loads(saved.read_text()) if saved.is_file() else {}
     context = args.context or calibration.get("context", model.cfg.context)
-    video = read_video(args.video)
-    size = model.image_size
-    if video.shape[2:] != (size, size):
-        raise VideoError(f"{args.video}: this model reads {size}x{size} frames, got {video.shape[2]}x{video.shape[3]}")
+    video = resize_frames(read_video(args.video), model.image_size)  # as training resized the run's clips
     if len(video) <= context:
         raise VideoError(f"{args.video}: {len(video)} frames; surprise needs more than the context of {context}")
     try:
@@ -393,6 +422,20 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--quiet", action="store_true")
     r.set_defaults(func=cmd_refit_predictor)
 
+    ex = sub.add_parser("export", help="write a dataset as HDF5 (Minari's episode layout) or as a Minari dataset")
+    ex.add_argument("data")
+    ex.add_argument("--format", choices=["hdf5", "minari"], default="hdf5")
+    ex.add_argument("--out", required=True, help="hdf5: the file to write; minari: the datasets root (MINARI_DATASETS_PATH)")
+    ex.add_argument("--dataset-id", default="hjepa/dataset-v0", help="minari: the dataset id, namespace/name-vN")
+    ex.set_defaults(func=cmd_export)
+
+    im = sub.add_parser("import", help="read an HDF5 episode file or a Minari dataset directory into a dataset")
+    im.add_argument("path")
+    im.add_argument("--out", required=True, help="dataset directory to write")
+    im.add_argument("--image-size", type=int, help="resize frames to this square size (the encoders read square images)")
+    im.add_argument("--world", help="the world the data come from (default: as recorded in the file, else 'imported')")
+    im.set_defaults(func=cmd_import)
+
     d = sub.add_parser("demo", help="collect, train, plan and report in a few minutes")
     d.add_argument("--out", default="demo_run")
     d.add_argument("--trajectories", type=int, default=1000)
@@ -402,11 +445,13 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--quiet", action="store_true")
     d.set_defaults(func=cmd_demo)
 
-    tv = sub.add_parser("train-video", help="train an action-free video JEPA on generated physics clips")
+    tv = sub.add_parser("train-video", help="train an action-free video JEPA on generated physics clips or a folder of yours")
     tv.add_argument("--out", required=True, help="run directory")
     tv.add_argument("--config", help="YAML run config")
     tv.add_argument("--minutes", type=float, help="wall-clock training budget")
     tv.add_argument("--clips", type=int, help="training clips to generate")
+    tv.add_argument("--data", help="a folder of your own clips (.npy, .gif, .mp4; any length, resized to the model's "
+                                   "input) instead of generated physics clips")
     tv.add_argument("--latent", choices=["vector", "spatial"], default="vector",
                     help="vector: one latent per frame, GRU predictor; spatial: a latent map per frame, conv predictor")
     tv.add_argument("--resume", action="store_true")
@@ -422,7 +467,7 @@ def build_parser() -> argparse.ArgumentParser:
     pp.set_defaults(func=cmd_physics_pair)
 
     s = sub.add_parser("surprise", help="per-frame surprise of a video under a trained video JEPA (CSV, PNG plot)")
-    s.add_argument("video", help=".npy, .gif, or .mp4 (needs imageio) clip of 64x64 RGB frames")
+    s.add_argument("video", help=".npy, .gif, or .mp4 (needs imageio) clip of RGB frames, resized to the model's input")
     s.add_argument("--run", required=True, help="a video run directory (hjepa train-video or the benchmark)")
     s.add_argument("--context", type=int, help="context frames (default: the run's calibrated context, else the longest it was trained on)")
     s.add_argument("--threshold", type=float, help="default: the run's calibration, else mean + 3 std of this clip")

@@ -11,7 +11,8 @@ Format (a directory, version 2; any world, any image size, any action dimension)
     layouts.npy        float32 (N, K)              optional: per-trajectory scene parameters (Two-Rooms:
                                                    wall x, door y); equal rows = the same scene
     lengths.npy        int64   (N,)                optional: actions in each episode (<= T; the rest is
-                                                   padding); absent = every episode has T
+                                                   padding: the last frame and state held, zero actions);
+                                                   absent = every episode has T
     seeds.npy          int64   (N,)                optional: the seed each episode's env was reset with,
                                                    so a deterministic env can replay it
 

@@ -58,6 +58,40 @@ def read_video(path: str | Path) -> np.ndarray:
     return _to_uint8_tchw(frames, str(path))
 
 
+VIDEO_SUFFIXES = (".npy", ".gif", ".mp4", ".avi", ".mov", ".webm", ".mkv")
+
+
+def resize_frames(frames: np.ndarray, size: int) -> np.ndarray:
+    """(T, 3, H, W) uint8 -> (T, 3, size, size) uint8 (bilinear, per channel); unchanged if already that size."""
+    if frames.shape[2:] == (size, size):
+        return frames
+    out = np.empty((len(frames), 3, size, size), np.uint8)
+    for t, frame in enumerate(frames):
+        for c in range(3):
+            out[t, c] = np.asarray(Image.fromarray(frame[c]).resize((size, size), Image.BILINEAR))
+    return out
+
+
+def read_clip_folder(folder: str | Path, size: int, min_frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every video in a folder (.npy, .gif, .mp4, ...; any length), resized to size x size, padded
+    into one array: clips (N, T_max, 3, size, size) uint8 and their lengths (N,). A clip shorter
+    than `min_frames` is left out (it holds no training window); none left is a VideoError."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise VideoError(f"{folder}: no such folder of clips")
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES and not p.name.endswith(".surprise.png"))
+    clips = [resize_frames(read_video(p), size) for p in paths]
+    kept = [c for c in clips if len(c) >= min_frames]
+    if not kept:
+        raise VideoError(f"{folder}: no clip of at least {min_frames} frames among {len(paths)} video files "
+                         f"({', '.join(VIDEO_SUFFIXES)})")
+    lengths = np.array([len(c) for c in kept], np.int64)
+    out = np.zeros((len(kept), int(lengths.max()), 3, size, size), np.uint8)
+    for i, clip in enumerate(kept):
+        out[i, :len(clip)] = clip
+    return out, lengths
+
+
 def write_gif(frames: np.ndarray, path: str | Path, fps: int = 10, scale: int = 4) -> Path:
     """(T, 3, H, W) uint8 frames -> an animated GIF, enlarged `scale` times."""
     images = [Image.fromarray(f.transpose(1, 2, 0)).resize((f.shape[2] * scale, f.shape[1] * scale), Image.NEAREST) for f in frames]

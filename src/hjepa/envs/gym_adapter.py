@@ -43,8 +43,12 @@ os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
 
 def _is_image_space(space) -> bool:
-    return isinstance(space, gym.spaces.Box) and len(space.shape) == 3 and \
-        (space.shape[0] in (1, 3, 4) or space.shape[-1] in (1, 3, 4)) and min(space.shape[:2] + space.shape[1:]) >= 8
+    """A Box of shape (H, W, C) or (C, H, W) with C in 1, 3, 4 and a side of at least 8 px."""
+    if not isinstance(space, gym.spaces.Box) or len(space.shape) != 3:
+        return False
+    shape = space.shape
+    sides = shape[:2] if shape[-1] in (1, 3, 4) else shape[1:] if shape[0] in (1, 3, 4) else (0,)
+    return min(sides) >= 8
 
 
 def to_frame(image: np.ndarray, size: int) -> np.ndarray:
@@ -210,10 +214,10 @@ class GymWorld(World):
 
     def replay_env(self, **kwargs) -> PixelEnv:
         kw = {**self.env_kwargs, **kwargs}
-        try:
+        env = gym.make(self.env_id, **kw)
+        if not _is_image_space(env.observation_space):  # frames come from rendering instead
+            env.close()
             env = gym.make(self.env_id, render_mode="rgb_array", **kw)
-        except TypeError:  # an env that takes no render_mode (its observations are images)
-            env = gym.make(self.env_id, **kw)
         return PixelEnv(env, self.image_size, self.state_key, self.state_fn)
 
     def make_env(self, budget: int | None = None, goal_steps: int | None = None) -> GymTasks:
@@ -256,7 +260,8 @@ class GymWorld(World):
                     states[i, step + 1] = info["state"]
                 if terminated or truncated:
                     lengths[i] = step + 1
-                    obs[i, step + 2:] = obs[i, step + 1]  # padding: the last frame held
+                    obs[i, step + 2:] = obs[i, step + 1]  # padding: the last frame held, no actions
+                    actions[i, step + 1:] = 0
                     if states is not None:
                         states[i, step + 2:] = states[i, step + 1]
                     break

@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from ..config import ConfigError, from_dict, save_json
 from ..data.physics import PhysicsConfig, possible_clips
+from ..data.video_io import read_clip_folder
 from ..utils import pick_device, seed_everything
 from ..world_model.pixel import PixelModelConfig, PixelObjective, PixelPredictor
 from ..world_model.spatial_video import SpatialVideoJEPA, SpatialVideoJEPAObjective, SpatialVideoLossConfig, SpatialVideoModelConfig
@@ -36,6 +37,7 @@ from .trainer import CollapseWarning, LoopConfig, _lr_factor
 class ClipDataConfig:
     clips: int = 2000  # physically possible training clips, generated from `seed`
     seed: int = 0
+    folder: str = ""  # a folder of the user's clips (.npy, .gif, .mp4; any length) instead of generated ones
     physics: PhysicsConfig = field(default_factory=PhysicsConfig)
 
 
@@ -84,16 +86,23 @@ RUN_KINDS = {"video_jepa": (VideoRunConfig, VideoJEPA), "spatial_jepa": (Spatial
              "pixel": (PixelRunConfig, PixelPredictor)}
 
 
-def sample_windows(clips: torch.Tensor, batch: int, length: int, rng: np.random.Generator) -> torch.Tensor:
-    """(N, T, ...) clips -> (batch, length, ...) random windows of consecutive frames."""
+def sample_windows(clips: torch.Tensor, batch: int, length: int, rng: np.random.Generator,
+                   lengths: np.ndarray | None = None) -> torch.Tensor:
+    """(N, T, ...) clips -> (batch, length, ...) random windows of consecutive frames; with
+    `lengths` (N,) (padded clips of different lengths) every window inside a clip is equally likely."""
     n, t = clips.shape[:2]
-    idx = torch.as_tensor(rng.integers(0, n, batch))
-    start = torch.as_tensor(rng.integers(0, t - length + 1, batch))
+    if lengths is None:
+        idx = torch.as_tensor(rng.integers(0, n, batch))
+        start = torch.as_tensor(rng.integers(0, t - length + 1, batch))
+    else:
+        windows = np.maximum(lengths - length + 1, 0).astype(np.float64)
+        idx_np = rng.choice(n, size=batch, p=windows / windows.sum())
+        idx, start = torch.as_tensor(idx_np), torch.as_tensor(rng.integers(0, lengths[idx_np] - length + 1))
     return clips[idx[:, None], start[:, None] + torch.arange(length)]
 
 
 def fit(objective: torch.nn.Module, clips: torch.Tensor, window: int, cfg: ClipTrainConfig, run_dir: Path,
-        resume: bool = False, progress: bool = True) -> dict:
+        resume: bool = False, progress: bool = True, lengths: np.ndarray | None = None) -> dict:
     """Minimize `objective(windows)["loss"]` on random windows of `clips` until the step or time
     budget; logs, checkpoints and resumes in `run_dir`. Returns a summary of the last losses."""
     device = pick_device(cfg.device)
@@ -123,7 +132,7 @@ def fit(objective: torch.nn.Module, clips: torch.Tensor, window: int, cfg: ClipT
             frac = max(step / cfg.steps, elapsed / budget_s if budget_s > 0 else 0.0)
             for group in optimizer.param_groups:
                 group["lr"] = cfg.lr * _lr_factor(step, frac, cfg.warmup_steps)
-            terms = objective(sample_windows(clips, cfg.batch_size, window, rng).to(device))
+            terms = objective(sample_windows(clips, cfg.batch_size, window, rng, lengths).to(device))
             optimizer.zero_grad(set_to_none=True)
             terms["loss"].backward()
             torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
@@ -157,42 +166,55 @@ def fit(objective: torch.nn.Module, clips: torch.Tensor, window: int, cfg: ClipT
     return summary
 
 
-def _prepare(cfg, run_dir, clips) -> tuple[Path, torch.Tensor]:
+def load_clips(cfg, image_size: int, window: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """The training clips: the user's folder (`data.folder`, resized to the model's input, with
+    their lengths) or generated physics clips (all one length: lengths None)."""
+    if cfg.data.folder:
+        return read_clip_folder(cfg.data.folder, image_size, window)
+    return possible_clips(cfg.data.clips, cfg.data.seed, cfg.data.physics), None
+
+
+def _prepare(cfg, run_dir, clips, window: int, image_size: int) -> tuple[Path, torch.Tensor, np.ndarray | None]:
+    lengths = None
+    if clips is None:  # read before the run directory is written: a bad folder leaves nothing behind
+        clips, lengths = load_clips(cfg, image_size, window)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     save_json(cfg, run_dir / "config.json")
     seed_everything(cfg.train.seed)
-    if clips is None:
-        clips = possible_clips(cfg.data.clips, cfg.data.seed, cfg.data.physics)
-    return run_dir, torch.as_tensor(clips)
+    if lengths is not None:
+        ckpt.write_json(run_dir / "clips.json", {"folder": cfg.data.folder, "clips": len(lengths),
+                                                 "frames": int(lengths.sum()), "image_size": image_size})
+    return run_dir, torch.as_tensor(clips), lengths
 
 
 def train_video(cfg: VideoRunConfig, run_dir: str | Path, clips: np.ndarray | None = None, resume: bool = False,
                 progress: bool = True) -> dict:
     """Train the video JEPA on `clips` (N, T, 3, H, W) uint8, generated from cfg.data if None."""
-    run_dir, clips = _prepare(cfg, run_dir, clips)
-    objective = VideoJEPAObjective(VideoJEPA(cfg.model), cfg.loss)
-    return fit(objective, clips, cfg.model.context + 1, cfg.train, run_dir, resume, progress)
+    model = VideoJEPA(cfg.model)
+    run_dir, clips, lengths = _prepare(cfg, run_dir, clips, cfg.model.context + 1, model.image_size)
+    return fit(VideoJEPAObjective(model, cfg.loss), clips, cfg.model.context + 1, cfg.train, run_dir, resume, progress, lengths)
 
 
 def train_spatial_video(cfg: SpatialVideoRunConfig, run_dir: str | Path, clips: np.ndarray | None = None,
                         resume: bool = False, progress: bool = True) -> dict:
     """Train the spatial video JEPA (latent maps, conv predictor) on the same kind of clips."""
     window = cfg.train.window or cfg.model.context + 1
-    frames = cfg.data.physics.frames if clips is None else clips.shape[1]
+    frames = clips.shape[1] if clips is not None else (10**9 if cfg.data.folder else cfg.data.physics.frames)
     if not cfg.model.context < window <= frames:  # checked before the run directory is touched
         raise ConfigError(f"train.window={window} must be above model.context={cfg.model.context} "
                           f"and at most the clip length {frames}")
-    run_dir, clips = _prepare(cfg, run_dir, clips)
-    objective = SpatialVideoJEPAObjective(SpatialVideoJEPA(cfg.model), cfg.loss)
-    return fit(objective, clips, window, cfg.train, run_dir, resume, progress)
+    model = SpatialVideoJEPA(cfg.model)
+    run_dir, clips, lengths = _prepare(cfg, run_dir, clips, window, model.image_size)
+    return fit(SpatialVideoJEPAObjective(model, cfg.loss), clips, window, cfg.train, run_dir, resume, progress, lengths)
 
 
 def train_pixel(cfg: PixelRunConfig, run_dir: str | Path, clips: np.ndarray | None = None, resume: bool = False,
                 progress: bool = True) -> dict:
     """Train the pixel-space next-frame predictor on the same kind of clips."""
-    run_dir, clips = _prepare(cfg, run_dir, clips)
-    return fit(PixelObjective(PixelPredictor(cfg.model)), clips, cfg.model.context + 1, cfg.train, run_dir, resume, progress)
+    model = PixelPredictor(cfg.model)
+    run_dir, clips, lengths = _prepare(cfg, run_dir, clips, cfg.model.context + 1, model.image_size)
+    return fit(PixelObjective(model), clips, cfg.model.context + 1, cfg.train, run_dir, resume, progress, lengths)
 
 
 def load_video_model(run_dir: str | Path, device: str = "auto"):
