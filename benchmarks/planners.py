@@ -4,7 +4,7 @@
     python benchmarks/planners.py --run DIR --episodes 100 --planners cem cem+grad --forbidden 6 24 16 40
     python benchmarks/planners.py --run DIR --episodes 100 --planners cem --anytime 0.01
 
-Each planner runs the task's tuned settings (`hjepa.configurator.TASK_PLANNERS`) with its own
+Each planner runs the world's tuned settings (`hjepa.envs.TwoRoomsWorld.planner()`) with its own
 name; `--set key=value` overrides any planner field for all of them. Besides the planner names,
 `cem+value` is CEM judged by the learned cost-to-go at the plan's end, and `astar0` is A* with a
 zero heuristic (the uninformed baseline for `astar`'s node count); `wavefront` reads its cells

@@ -44,7 +44,7 @@ def main() -> None:
     p.add_argument("--explore-episodes", type=int, default=65, help="with --train-steps: the agent's own tasks")
     p.add_argument("--refit-steps", type=int, default=3300, help="with --train-steps: predictor refit steps (0 skips it)")
     p.add_argument("--trajectories", type=int, default=2000)
-    p.add_argument("--planner", choices=list(PLANNER_NAMES), help="default: the task's tuned planner")
+    p.add_argument("--planner", choices=list(PLANNER_NAMES), help="default: the world's tuned planner")
     p.add_argument("--collect-set", nargs="*", default=[], help="collection overrides, e.g. speed_share=0.75")
     p.add_argument("--set", nargs="*", default=[], help="training overrides")
     p.add_argument("--planner-set", nargs="*", default=[], help="planner overrides")

@@ -1,4 +1,6 @@
 """Any world: the world interface, the Gymnasium adapter, Rooms, the dataset protocol."""
+import json
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -139,7 +141,7 @@ def test_world_protocol_for_a_plain_env_draws_a_goal_and_comes_back_to_the_start
 def test_pendulum_renders_headless_through_pygame():
     pytest.importorskip("pygame")
     world = make_world("Pendulum-v1")
-    assert world.name == "pendulum" and world.obs_shape == (3, 64, 64) and world.action_dim == 1
+    assert world.name == "pendulum" and world.obs_shape == (6, 64, 64) and world.action_dim == 1  # two stacked RGB frames
     data = world.collect(2, 5, progress=False)
     assert data.states.shape == (2, 6, 3) and data.observations.std() > 0  # the rod is drawn
     assert world.success(data.states[0, 0], data.states[0, 0]) and not world.success(np.float32([1, 0, 0]), np.float32([-1, 0, 0]))
@@ -209,3 +211,30 @@ def test_rooms_data_and_world_protocol_with_a_budget():
     for _ in range(5):
         *_, terminated, truncated, info = env.step(np.zeros(2, np.float32))
     assert truncated and not terminated
+
+
+def test_frame_stack_shows_the_last_frames_oldest_first():
+    world = GymWorld("hjepa-test/Dot-v0", image_size=16, state_key="pos", frame_stack=2)
+    assert world.obs_shape == (6, 16, 16)
+    env = world.replay_env()
+    first, _ = env.reset(seed=0)
+    assert np.array_equal(first[:3], first[3:])  # after a reset: the first frame twice
+    second, _, _, _, _ = env.step(np.ones(2))
+    assert np.array_equal(second[:3], first[3:]) and not np.array_equal(second[3:], first[3:])
+
+
+def test_the_readme_example_of_wrapping_an_env_runs(tmp_path, monkeypatch, capsys):
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).parents[1] / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text[text.index("**Wrapping your own environment.**"):], re.S)[:2]
+    small = {'"500"': '"24"', '"3000"': '"4"', '"50"': '"1"', '"--random-baseline"]': '"--random-baseline", "--quiet"]'}
+    code = blocks[0] + "\n" + blocks[1]
+    for old, new in small.items():
+        assert old in code
+        code = code.replace(old, new)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README.md", "exec"), {"__name__": "readme_example"})
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["world"] == "dot" and result["episodes"] == 1 and 0 <= result["random_success_rate"] <= 1

@@ -305,6 +305,57 @@ class TrajectoryDataset:
         return self.subset(np.sort(order[n_hold:])), self.subset(np.sort(order[:n_hold]))
 
 
+class DatasetWriter:
+    """Writes a dataset chunk by chunk, observations straight into the file on disk, so that a
+    dataset larger than memory can be made: `append` TrajectoryDatasets of the same shapes, then
+    `close()` checksums every file and writes meta.json last (until then the dataset is incomplete)."""
+
+    def __init__(self, directory: str | Path, num_trajectories: int, length: int, obs_shape: tuple[int, ...], meta: dict):
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        (self.directory / "meta.json").unlink(missing_ok=True)
+        self.n, self.length, self.meta, self.filled = num_trajectories, length, dict(meta), 0
+        self._tmp = self.directory / "observations.tmp.npy"
+        self._file = open(self._tmp, "wb")  # written in order, never mapped: the writer stays small too
+        header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.uint8)), "fortran_order": False,
+                  "shape": (num_trajectories, length + 1) + tuple(obs_shape)}
+        np.lib.format.write_array_header_2_0(self._file, header)
+        self.obs_shape = tuple(obs_shape)
+        self.rest: dict[str, list] = {}
+
+    def append(self, chunk: TrajectoryDataset) -> None:
+        k = chunk.num_trajectories
+        if self.filled + k > self.n or chunk.length != self.length or chunk.obs_shape != self.obs_shape:
+            raise DatasetError(f"chunk of {k} x {chunk.length} x {chunk.obs_shape} does not fit the remaining "
+                               f"{self.n - self.filled} x {self.length} x {self.obs_shape}")
+        self._file.write(np.ascontiguousarray(chunk.observations, np.uint8).tobytes())
+        for name, array in chunk.arrays().items():
+            if name != "observations":
+                self.rest.setdefault(name, []).append(array)
+        self.filled += k
+
+    def close(self) -> Path:
+        if self.filled != self.n:
+            raise DatasetError(f"only {self.filled} of {self.n} trajectories were written")
+        self._file.close()
+        os.replace(self._tmp, self.directory / "observations.npy")
+        arrays = {name: np.concatenate(parts) for name, parts in self.rest.items()}
+        files = {"observations": None}
+        for name, array in arrays.items():
+            _stream_save(self.directory / f"{name}.npy", np.asarray(array, (REQUIRED | OPTIONAL)[name]))
+        shape, _, _ = _npy_header(self.directory / "observations.npy")
+        for name in ["observations", *arrays]:
+            path = self.directory / f"{name}.npy"
+            spec_shape, dtype, _ = _npy_header(path)
+            files[name] = {"shape": list(spec_shape), "dtype": str(dtype), "sha256": _sha256(path)}
+        meta = dict(self.meta, format=FORMAT, version=VERSION, world=self.meta.get("world", "two_rooms"),
+                    num_trajectories=self.n, length=self.length, obs_shape=list(shape[2:]),
+                    action_dim=int(arrays["actions"].shape[-1]), files=files)
+        (self.directory / "meta.json.tmp").write_text(json.dumps(meta, indent=2))
+        os.replace(self.directory / "meta.json.tmp", self.directory / "meta.json")
+        return self.directory
+
+
 class WindowSampler:
     """Draws random windows of `steps` actions from a dataset, uniformly over all windows that
     fit inside an episode (episodes shorter than a window are never drawn).

@@ -7,7 +7,9 @@
 What the adapter does, so that the rest of hjepa sees what it sees of every world:
 - **Frames**: the observation itself when it is an image (channel-first or channel-last, uint8
   or float in [0, 1]), else `env.render()` with `render_mode="rgb_array"`; resized to
-  `image_size` x `image_size` and returned channel-first, float32 in [0, 1].
+  `image_size` x `image_size` and returned channel-first, float32 in [0, 1]. With
+  `frame_stack=k` the observation is the last k frames along the channels (oldest first; the
+  first frame repeated after a reset): one image cannot show a velocity, two can.
 - **Actions**: the agent acts in [-1, 1]^A; the adapter maps that onto the env's Box bounds,
   so one planner setting fits every env (the planner's `max_action=1`).
 - **True state** (metrics only, never shown to the agent): `info[state_key]` when you name a
@@ -74,8 +76,11 @@ class PixelEnv(gym.Wrapper):
     the true state in info["state"] (when there is one)."""
 
     def __init__(self, env: gym.Env, image_size: int, state_key: str | None = None,
-                 state_fn: Callable[[gym.Env], np.ndarray] | None = None):
+                 state_fn: Callable[[gym.Env], np.ndarray] | None = None, frame_stack: int = 1):
         super().__init__(env)
+        if frame_stack < 1:
+            raise ConfigError(f"frame_stack must be >= 1, got {frame_stack}")
+        self.frame_stack, self._frames = frame_stack, []
         space = env.action_space
         if not isinstance(space, gym.spaces.Box) or len(space.shape) != 1:
             raise ConfigError(f"hjepa needs a 1-D Box action space, got {space}")
@@ -88,7 +93,8 @@ class PixelEnv(gym.Wrapper):
             raise ConfigError(f"{env.spec.id if env.spec else env}: observations are not images and render_mode is "
                               f"{env.render_mode!r}; make it with render_mode='rgb_array'")
         self.action_space = gym.spaces.Box(-1.0, 1.0, shape=space.shape, dtype=np.float32)
-        self.observation_space = gym.spaces.Box(0.0, 1.0, shape=(self._channels(), image_size, image_size), dtype=np.float32)
+        shape = (self._channels() * frame_stack, image_size, image_size)
+        self.observation_space = gym.spaces.Box(0.0, 1.0, shape=shape, dtype=np.float32)
 
     def _channels(self) -> int:
         shape = self.env.observation_space.shape if self.from_obs else (3,)
@@ -113,8 +119,10 @@ class PixelEnv(gym.Wrapper):
         a = np.clip(np.asarray(action, np.float32).reshape(self.low.shape), -1.0, 1.0)
         return self.low + (a + 1.0) * 0.5 * (self.high - self.low)
 
-    def _wrap(self, obs, info):
+    def _wrap(self, obs, info, first: bool = False):
         frame = self.frame(obs)
+        self._frames = ([frame] * self.frame_stack if first else self._frames[1:] + [frame])
+        frame = np.concatenate(self._frames, axis=0)  # oldest first: (C * frame_stack, S, S)
         info = dict(info)
         state = self.state(info)
         if state is not None:
@@ -124,7 +132,7 @@ class PixelEnv(gym.Wrapper):
 
     def reset(self, *, seed=None, options=None):
         obs, info = self.env.reset(seed=seed, options=options)
-        return self._wrap(obs, info)
+        return self._wrap(obs, info, first=True)
 
     def step(self, action):
         obs, reward, terminated, truncated, info = self.env.step(self.to_env_action(action))
@@ -189,7 +197,7 @@ class GymWorld(World):
     def __init__(self, env_id: str, image_size: int = 64, state_key: str | None = None,
                  state_fn: Callable | None = None, success_fn: Callable | None = None, success_radius: float = 0.1,
                  goal_steps: int = 25, episode_steps: int = 50, env_kwargs: dict | None = None, name: str | None = None,
-                 train_overrides: tuple[str, ...] = ()):
+                 train_overrides: tuple[str, ...] = (), frame_stack: int = 1, planner_overrides: dict | None = None):
         if env_id not in gym.registry:
             raise ConfigError(f"{env_id!r} is not a registered Gymnasium id")
         self.env_id, self.image_size = env_id, image_size
@@ -198,6 +206,7 @@ class GymWorld(World):
         self.env_kwargs = dict(env_kwargs or {})
         self.name, self.gym_id = name or env_id, env_id
         self.train_overrides = tuple(train_overrides)
+        self.frame_stack, self.planner_overrides = frame_stack, dict(planner_overrides or {})
         probe = self.replay_env()
         self.obs_shape = probe.observation_space.shape
         self.action_dim = int(probe.action_space.shape[0])
@@ -218,7 +227,7 @@ class GymWorld(World):
         if not _is_image_space(env.observation_space):  # frames come from rendering instead
             env.close()
             env = gym.make(self.env_id, render_mode="rgb_array", **kw)
-        return PixelEnv(env, self.image_size, self.state_key, self.state_fn)
+        return PixelEnv(env, self.image_size, self.state_key, self.state_fn, self.frame_stack)
 
     def make_env(self, budget: int | None = None, goal_steps: int | None = None) -> GymTasks:
         return GymTasks(self, goal_steps or self.goal_steps, budget or self.episode_steps)
@@ -232,8 +241,9 @@ class GymWorld(World):
         from ..actor import PlannerConfig
 
         # Actions live in [-1, 1]^A: the box bound, a start spread to match, no pixel-unit costs.
-        return PlannerConfig(name="cem+grad", horizon=8, action_repeat=2, final_share=0.9, explore_fraction=0.25,
-                             init_std=0.6, max_action=1.0, max_action_norm=self.max_action_norm, lr=0.1)
+        settings = dict(name="cem+grad", horizon=8, action_repeat=2, final_share=0.9, explore_fraction=0.25,
+                        init_std=0.6, max_action=1.0, max_action_norm=self.max_action_norm, lr=0.1)
+        return PlannerConfig(**{**settings, **self.planner_overrides})
 
     def collect(self, num_trajectories, length, seed=0, overrides=None, progress=True) -> TrajectoryDataset:
         """Smoothed random actions, one env reset per trajectory with a recorded seed; an episode
@@ -283,7 +293,10 @@ def _pendulum_success(state, goal_state) -> np.ndarray:
 
 
 def pendulum_world(**kwargs) -> GymWorld:
-    """Gymnasium's Pendulum-v1 from pixels (pygame rendering): state (cos, sin, angular velocity),
-    success within 0.25 rad of the goal's angle."""
-    kwargs = {"state_fn": _pendulum_state, "success_fn": _pendulum_success, "name": "pendulum", **kwargs}
+    """Gymnasium's Pendulum-v1 from pixels (pygame rendering): two stacked frames (the angle and
+    its velocity), state (cos, sin, angular velocity), success within 0.25 rad of the goal's angle.
+    The predictor steps every 2 env steps; plans look 26 steps ahead (goals are 25 ahead)."""
+    kwargs = {"state_fn": _pendulum_state, "success_fn": _pendulum_success, "name": "pendulum", "frame_stack": 2,
+              "train_overrides": ("model.frameskip=2",), "planner_overrides": {"horizon": 13, "action_repeat": 2},
+              **kwargs}
     return GymWorld("Pendulum-v1", **kwargs)

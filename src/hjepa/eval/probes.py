@@ -46,7 +46,8 @@ class LinearProbe:
 @torch.no_grad()
 def encode_dataset(model: JEPAWorldModel, dataset: TrajectoryDataset, max_frames: int = 20000, batch: int = 2048,
                    seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Latents (N, D), true positions (N, 2) and layouts (N, 2) of up to max_frames random frames."""
+    """Latents (N, D), true states (N, S) and scene parameters (N, K; None when the dataset has
+    none) of up to max_frames random frames."""
     device = next(model.parameters()).device
     n, t1 = dataset.observations.shape[:2]
     rng = np.random.default_rng(seed)
@@ -56,11 +57,13 @@ def encode_dataset(model: JEPAWorldModel, dataset: TrajectoryDataset, max_frames
     for i in range(0, len(flat), batch):
         obs = torch.from_numpy(dataset.observations[traj[i:i + batch], time[i:i + batch]]).to(device).float() / 255
         zs.append(model.encode(obs).cpu())
-    return torch.cat(zs), torch.from_numpy(dataset.states[traj, time]), torch.from_numpy(dataset.layouts[traj])
+    layouts = None if dataset.layouts is None else torch.from_numpy(dataset.layouts[traj])
+    return torch.cat(zs), torch.from_numpy(dataset.states[traj, time]), layouts
 
 
 def position_probe(model: JEPAWorldModel, train: TrajectoryDataset, test: TrajectoryDataset) -> tuple[LinearProbe, float]:
-    """Fit a linear probe of the true (x, y) on train frames; return it and its R^2 on test frames."""
+    """Fit a linear probe of the true state (Two-Rooms: the (x, y) position) on train frames;
+    return it and its R^2 on test frames."""
     z_train, pos_train, _ = encode_dataset(model, train)
     z_test, pos_test, _ = encode_dataset(model, test, seed=1)
     probe = LinearProbe.fit(z_train, pos_train)

@@ -11,7 +11,9 @@ SCALE = 4
 
 def to_rgb(obs: np.ndarray) -> np.ndarray:
     """(C, H, W) float observation in [0, 1] -> (H, W, 3) uint8: 2 channels as agent (red) over
-    walls (grey), 3 as RGB, anything else as the grey mean of its channels."""
+    walls (grey), 3 as RGB, a stack of RGB frames as its newest, anything else as the grey mean."""
+    if obs.shape[0] > 3 and obs.shape[0] % 3 == 0:
+        obs = obs[-3:]
     if obs.shape[0] == 2:
         rgb = obs[1][..., None] * np.array([90, 90, 110], np.float32) + obs[0][..., None] * np.array([255, 60, 40], np.float32)
     elif obs.shape[0] == 3:
