@@ -223,10 +223,13 @@ class GymWorld(World):
 
     def replay_env(self, **kwargs) -> PixelEnv:
         kw = {**self.env_kwargs, **kwargs}
-        env = gym.make(self.env_id, **kw)
-        if not _is_image_space(env.observation_space):  # frames come from rendering instead
-            env.close()
-            env = gym.make(self.env_id, render_mode="rgb_array", **kw)
+        try:
+            env = gym.make(self.env_id, **kw)
+            if not _is_image_space(env.observation_space):  # frames come from rendering instead
+                env.close()
+                env = gym.make(self.env_id, render_mode="rgb_array", **kw)
+        except gym.error.Error as err:  # e.g. a missing physics engine or renderer: say so in one line
+            raise ConfigError(f"{self.env_id}: {err}") from None
         return PixelEnv(env, self.image_size, self.state_key, self.state_fn, self.frame_stack)
 
     def make_env(self, budget: int | None = None, goal_steps: int | None = None) -> GymTasks:

@@ -197,7 +197,9 @@ def fit_value(run_dir: str | Path, cfg: ValueConfig = ValueConfig(), progress: b
     train_set, holdout = TrajectoryDataset.load(run_cfg.data, verify_checksums=False).split(
         run_cfg.train.holdout_fraction, seed=run_cfg.train.seed)
     latents = encode_trajectories(model, train_set).to(device)
-    if cfg.target == "bellman":  # a scene is a layout: trajectories with the same (wall_x, door_y)
+    if cfg.target == "bellman":  # a scene: the trajectories with equal scene parameters (layouts rows)
+        if train_set.layouts is None:
+            raise ConfigError("target=bellman pairs trajectories of one scene: this dataset has no layouts.npy")
         scenes = np.unique(train_set.layouts, axis=0, return_inverse=True)[1].reshape(-1)
         critic, final_loss = fit_cost_to_go_bellman(model, latents, scenes, cfg, progress)
     else:
