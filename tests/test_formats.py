@@ -114,6 +114,11 @@ def test_hdf5_and_minari_round_trips_are_exact(tmp_path, capsys):
     (tmp_path / "junk.hdf5").write_bytes(b"not hdf5")
     with pytest.raises(DatasetError, match="not a readable episode file"):
         import_any(tmp_path / "junk.hdf5")
+    (tmp_path / "not_minari").mkdir()
+    with pytest.raises(DatasetError, match="not a Minari dataset"):
+        import_any(tmp_path / "not_minari")
+    with pytest.raises(DatasetError, match="reads an .hdf5"):
+        import_any(tmp_path / "d.csv")
     rooms.save(tmp_path / "data")
     with pytest.raises(SystemExit) as code:
         main(["import", str(tmp_path / "junk.hdf5"), "--out", str(tmp_path / "x")])
