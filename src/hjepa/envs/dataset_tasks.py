@@ -14,11 +14,10 @@ does not land on the recorded state is an error, not a silently wrong task.
 """
 from __future__ import annotations
 
-import gymnasium as gym
 import numpy as np
 
 from ..data.dataset import DatasetError, TrajectoryDataset
-from .world import World
+from .world import GoalTasks, World
 
 
 def task_pairs(lengths: np.ndarray, goal_offset: int) -> np.ndarray:
@@ -29,7 +28,7 @@ def task_pairs(lengths: np.ndarray, goal_offset: int) -> np.ndarray:
     return np.asarray(pairs, np.int64).reshape(-1, 2)
 
 
-class DatasetTasks(gym.Env):
+class DatasetTasks(GoalTasks):
     """A task env (see `envs.world`) whose tasks come from a dataset's trajectories."""
 
     def __init__(self, world: World, dataset: TrajectoryDataset, goal_offset: int = 25, budget: int = 50,
@@ -46,14 +45,9 @@ class DatasetTasks(gym.Env):
         self.pairs = pairs
         if not len(self.pairs):
             raise DatasetError(f"no episode of the dataset is longer than goal_offset={goal_offset} steps")
-        if budget < 1:
-            raise ValueError(f"budget must be >= 1 step, got {budget}")
-        self.world, self.dataset = world, dataset
-        self.goal_offset, self.budget, self.replay_tolerance = goal_offset, budget, replay_tolerance
-        self.env = world.replay_env()
-        self.observation_space, self.action_space = self.env.observation_space, self.env.action_space
-        self._goal_state = self._goal_obs = None
-        self._steps, self.task = 0, (0, 0)
+        super().__init__(world, world.replay_env(), budget)
+        self.dataset, self.goal_offset, self.replay_tolerance = dataset, goal_offset, replay_tolerance
+        self.task = (0, 0)
 
     def pick(self, seed: int) -> tuple[int, int]:
         """The (trajectory, start step) of task `seed`."""
@@ -82,19 +76,3 @@ class DatasetTasks(gym.Env):
         self._goal_obs = np.asarray(d.observations[traj, t + self.goal_offset], np.float32) / 255.0
         self._steps = 0
         return obs, self._info(info)
-
-    def step(self, action):
-        obs, _, terminated, truncated, info = self.env.step(action)
-        self._steps += 1
-        info = self._info(info)
-        success = bool(info["success"])
-        return obs, float(success), success or terminated, (self._steps >= self.budget or truncated) and not success, info
-
-    def _info(self, info: dict) -> dict:
-        state = np.asarray(info["state"], np.float32)
-        out = {"state": state, "goal_state": self._goal_state, "goal_obs": self._goal_obs, "steps": self._steps,
-               "success": bool(self.world.success(state, self._goal_state)),
-               "distance": float(np.linalg.norm(state - self._goal_state))}
-        if "pos" in info:  # a position in pixels: drawn in GIFs
-            out["pos"], out["goal_pos"] = info["pos"], self._goal_state
-        return out

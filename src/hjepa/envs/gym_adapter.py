@@ -37,7 +37,7 @@ from tqdm import tqdm
 from ..config import ConfigError, apply_overrides
 from ..data.collect import SmoothNoiseConfig, smooth_noise_actions
 from ..data.dataset import TrajectoryDataset
-from .world import World
+from .world import GoalTasks, World
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # headless rendering: no display, no sound
@@ -140,16 +140,13 @@ class PixelEnv(gym.Wrapper):
         return obs, reward, terminated, truncated, info
 
 
-class GymTasks(gym.Env):
+class GymTasks(GoalTasks):
     """The world protocol for a plain env: task `seed` = reset(seed), the exploration policy for
     `goal_steps` steps gives the goal; reset(seed) again gives the start."""
 
     def __init__(self, world: "GymWorld", goal_steps: int, budget: int):
-        self.world, self.goal_steps, self.budget = world, goal_steps, budget
-        self.env = world.replay_env()
-        self.observation_space, self.action_space = self.env.observation_space, self.env.action_space
-        self._goal_state = self._goal_obs = None
-        self._steps = 0
+        super().__init__(world, world.replay_env(), budget)
+        self.goal_steps = goal_steps
 
     def reset(self, *, seed=None, options=None):
         super().reset(seed=seed)
@@ -176,19 +173,6 @@ class GymTasks(gym.Env):
                               "protocol needs a deterministic env (use the dataset protocol instead)")
         self._steps = 0
         return obs, self._info(info)
-
-    def step(self, action):
-        obs, _, terminated, truncated, info = self.env.step(action)
-        self._steps += 1
-        info = self._info(info)
-        success = bool(info["success"])
-        return obs, float(success), success or terminated, (self._steps >= self.budget or truncated) and not success, info
-
-    def _info(self, info):
-        state = np.asarray(info["state"], np.float32)
-        return {"state": state, "goal_state": self._goal_state, "goal_obs": self._goal_obs, "steps": self._steps,
-                "success": bool(self.world.success(state, self._goal_state)),
-                "distance": float(np.linalg.norm(state - self._goal_state))}
 
 
 class GymWorld(World):

@@ -88,6 +88,36 @@ class World:
         return f"{type(self).__name__}(name={self.name!r}, obs_shape={self.obs_shape}, action_dim={self.action_dim})"
 
 
+class GoalTasks(gym.Env):
+    """Shared by the task envs that wrap a plain env (`self.env`, whose info has "state"):
+    `reset` (the subclass's) sets `_goal_state` and `_goal_obs`; each step then reports success
+    by the world's rule, distance, and the goal, and the episode ends at success or `budget` steps."""
+
+    def __init__(self, world: World, env: gym.Env, budget: int):
+        if budget < 1:
+            raise ValueError(f"budget must be >= 1 step, got {budget}")
+        self.world, self.env, self.budget = world, env, budget
+        self.observation_space, self.action_space = env.observation_space, env.action_space
+        self._goal_state = self._goal_obs = None
+        self._steps = 0
+
+    def step(self, action):
+        obs, _, terminated, truncated, info = self.env.step(action)
+        self._steps += 1
+        info = self._info(info)
+        success = bool(info["success"])
+        return obs, float(success), success or terminated, (self._steps >= self.budget or truncated) and not success, info
+
+    def _info(self, info: dict) -> dict:
+        state = np.asarray(info["state"], np.float32)
+        out = {"state": state, "goal_state": self._goal_state, "goal_obs": self._goal_obs, "steps": self._steps,
+               "success": bool(self.world.success(state, self._goal_state)),
+               "distance": float(np.linalg.norm(state - self._goal_state))}
+        if "pos" in info:  # a position in pixels: drawn in GIFs
+            out["pos"], out["goal_pos"] = info["pos"], self._goal_state
+        return out
+
+
 WORLDS: dict[str, Callable[..., World]] = {}
 GYM_IDS: dict[str, str] = {}  # Gymnasium id -> world name, for worlds that register one
 
