@@ -145,6 +145,7 @@ def test_pendulum_renders_headless_through_pygame():
     data = world.collect(2, 5, progress=False)
     assert data.states.shape == (2, 6, 3) and data.observations.std() > 0  # the rod is drawn
     assert world.success(data.states[0, 0], data.states[0, 0]) and not world.success(np.float32([1, 0, 0]), np.float32([-1, 0, 0]))
+    assert not world.success(np.float32([1, 0, 0]), np.float32([1, 0, 3]))  # the right angle at the wrong speed
 
 
 class _ToyWorld(GymWorld):
