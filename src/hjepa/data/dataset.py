@@ -302,7 +302,7 @@ class TrajectoryDataset:
         """(train, holdout) split by whole trajectories."""
         order = np.random.default_rng(seed).permutation(self.num_trajectories)
         n_hold = max(1, int(round(holdout_fraction * self.num_trajectories)))
-        return self.subset(np.sort(order[n_hold:])), self.subset(np.sort(order[:n_hold]))
+        return self.subset(order[n_hold:]), self.subset(order[:n_hold])  # (unsorted: the same split as format v1's)
 
 
 class DatasetWriter:
