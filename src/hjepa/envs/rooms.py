@@ -28,7 +28,7 @@ from tqdm import tqdm
 from ..config import apply_overrides
 from ..data.collect import RandomWalkConfig, random_walk_actions
 from ..data.dataset import TrajectoryDataset
-from .two_rooms import AGENT_STD, MAX_ACTION_NORM, SUCCESS_RADIUS, clip_action_norm
+from .two_rooms import AGENT_STD, MAX_ACTION_NORM, SUCCESS_RADIUS, DotGoalEnv, clip_action_norm
 from .world import World
 
 SIZE = 64
@@ -175,7 +175,7 @@ class RoomsPhysics:
         return np.stack([agent, masks.astype(np.float32)], axis=1).astype(np.float32)
 
 
-class Rooms(gym.Env):
+class Rooms(DotGoalEnv):
     """Gymnasium Rooms (id `hjepa/Rooms-v0`): reach the goal image within 300 steps.
 
     Observation float32 (2, 64, 64) in [0, 1]; action float32 (2,), norm clipped to 2.45.
@@ -237,23 +237,8 @@ class Rooms(gym.Env):
         self._steps = 0
         return self._observe(self._pos), self._info()
 
-    def step(self, action):
-        action = np.asarray(action, np.float32).reshape(1, 2)
-        if not np.all(np.isfinite(action)):
-            raise ValueError(f"action must be finite, got {action.tolist()}")
-        self._pos = RoomsPhysics.step(self._pos[None], action, self._mask[None])[0]
-        self._steps += 1
-        info = self._info()
-        terminated = bool(info["success"])
-        truncated = self._steps >= self.max_steps and not terminated
-        return self._observe(self._pos), float(terminated), terminated, truncated, info
-
-    def render(self):
-        obs = self._observe(self._pos)
-        img = np.zeros((SIZE, SIZE, 3), np.uint8)
-        img[..., 2] = (obs[1] * 160).astype(np.uint8)
-        img[..., 0] = (obs[0] * 255).astype(np.uint8)
-        return img
+    def _move(self, pos, action):
+        return RoomsPhysics.step(pos[None], action, self._mask[None])[0]
 
     def _observe(self, pos):
         return RoomsPhysics.render(pos[None], self._mask[None])[0]

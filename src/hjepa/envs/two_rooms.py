@@ -239,7 +239,32 @@ class BatchedTwoRooms:
         return TwoRoomsPhysics.render(self.pos, self.wall_x, self.door_y)
 
 
-class TwoRooms(gym.Env):
+class DotGoalEnv(gym.Env):
+    """What Two-Rooms and Rooms share: a dot moved by 2-D displacements toward a goal position,
+    observed as (agent, walls) images. Subclasses set `_pos`, `_steps`, `max_steps` and implement
+    `_move(pos, action (1, 2))`, `_observe(pos)` and `_info()` (with "success")."""
+
+    def step(self, action):
+        action = np.asarray(action, np.float32).reshape(1, 2)
+        if not np.all(np.isfinite(action)):
+            raise ValueError(f"action must be finite, got {action.tolist()}")
+        self._pos = self._move(self._pos, action)
+        self._steps += 1
+        info = self._info()
+        terminated = bool(info["success"])
+        truncated = self._steps >= self.max_steps and not terminated
+        return self._observe(self._pos), float(terminated), terminated, truncated, info
+
+    def render(self):
+        """(H, W, 3) uint8: the agent red, the walls blue."""
+        obs = self._observe(self._pos)
+        img = np.zeros(obs.shape[1:] + (3,), np.uint8)
+        img[..., 2] = (obs[1] * 160).astype(np.uint8)
+        img[..., 0] = (obs[0] * 255).astype(np.uint8)
+        return img
+
+
+class TwoRooms(DotGoalEnv):
     """Gymnasium Two-Rooms: reach the goal image within 200 steps.
 
     Observation: float32 (2, 65, 65) in [0, 1]. Action: float32 (2,), norm clipped to 2.45.
@@ -302,16 +327,8 @@ class TwoRooms(gym.Env):
         self._steps = 0
         return self._observe(self._pos), self._info()
 
-    def step(self, action):
-        action = np.asarray(action, np.float32).reshape(1, 2)
-        if not np.all(np.isfinite(action)):
-            raise ValueError(f"action must be finite, got {action.tolist()}")
-        self._pos = TwoRoomsPhysics.step(self._pos[None], action, np.array([self._wall_x], np.float32), np.array([self._door_y], np.float32))[0]
-        self._steps += 1
-        info = self._info()
-        terminated = bool(info["success"])
-        truncated = self._steps >= self.max_steps and not terminated
-        return self._observe(self._pos), float(terminated), terminated, truncated, info
+    def _move(self, pos: np.ndarray, action: np.ndarray) -> np.ndarray:
+        return TwoRoomsPhysics.step(pos[None], action, np.array([self._wall_x], np.float32), np.array([self._door_y], np.float32))[0]
 
     def goal_observation(self) -> np.ndarray:
         return self._observe(self._goal)
@@ -319,12 +336,6 @@ class TwoRooms(gym.Env):
     def in_forbidden(self, pos: np.ndarray) -> bool:
         return self.forbidden is not None and bool(in_box(np.asarray(pos), self.forbidden))
 
-    def render(self):
-        obs = self._observe(self._pos)
-        img = np.zeros((SIZE, SIZE, 3), np.uint8)
-        img[..., 2] = (obs[1] * 160).astype(np.uint8)
-        img[..., 0] = (obs[0] * 255).astype(np.uint8)
-        return img
 
     def _observe(self, pos: np.ndarray) -> np.ndarray:
         return TwoRoomsPhysics.render(pos[None], np.array([self._wall_x], np.float32), np.array([self._door_y], np.float32))[0]
