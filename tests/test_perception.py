@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from hjepa.config import ConfigError
 from hjepa.perception import EncoderConfig, make_encoder
 from hjepa.perception.encoder import spatial_soft_argmax
 
@@ -29,5 +30,9 @@ def test_encoders_map_images_to_latents(kind):
 
 
 def test_unknown_encoder_kind():
+    with pytest.raises(ConfigError, match=r"kind must be one of \['keypoints', 'conv'\], got 'vit'"):
+        EncoderConfig(kind="vit")
+    cfg = EncoderConfig()
+    cfg.kind = "vit"  # changed after the check: make_encoder still refuses it
     with pytest.raises(ValueError, match="unknown encoder kind"):
-        make_encoder(EncoderConfig(kind="vit"))
+        make_encoder(cfg)

@@ -2,11 +2,18 @@
 
     cfg = from_dict(TrainRunConfig, yaml.safe_load(open("run.yaml")))
     cfg = apply_overrides(cfg, ["loss.idm=0", "train.batch_size=128"])
+
+A config class derives from `Checked` and declares its ranges as class attributes (POSITIVE,
+NONNEGATIVE, FRACTION, CHOICES, ORDERED), checked when it is built, so the CLI, a YAML file and
+the Python API all get the same one-line ConfigError naming the key. Every float must be finite.
+RESUME_SAFE names the keys a resumed run may change (budgets, logging): `resume_changes` finds
+any other.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import typing
 from pathlib import Path
 
@@ -14,7 +21,83 @@ import yaml
 
 
 class ConfigError(ValueError):
-    """An unknown key or a value of the wrong type in a config or override."""
+    """An unknown key, a value of the wrong type or out of range in a config or override."""
+
+
+class ConfigValueError(ConfigError):
+    """A value out of range: `key` (dotted once the config is nested) and what is wrong with it."""
+
+    def __init__(self, key: str, problem: str):
+        super().__init__(f"{key} {problem}")
+        self.key, self.problem = key, problem
+
+
+def _declared(cls, name: str) -> set:
+    """The union of class attribute `name` over cls and its bases (each class adds its own)."""
+    out: set = set()
+    for klass in cls.__mro__:
+        value = klass.__dict__.get(name, ())
+        out.update(value.items() if isinstance(value, dict) else value)
+    return out
+
+
+def _numbers(value) -> list:
+    items = value if isinstance(value, (tuple, list)) else (value,)
+    return [v for v in items if isinstance(v, (int, float)) and not isinstance(v, bool)]
+
+
+class Checked:
+    """Range checks for a config dataclass, run when it is built (see the module docstring).
+    POSITIVE: > 0; NONNEGATIVE: >= 0; FRACTION: in [0, 1] (tuples: each item); CHOICES: {key: names};
+    ORDERED: (low, high) pairs; `check()` adds the checks that involve several keys."""
+    POSITIVE: tuple[str, ...] = ()
+    NONNEGATIVE: tuple[str, ...] = ()
+    FRACTION: tuple[str, ...] = ()
+    ORDERED: tuple[str, ...] = ()
+    CHOICES: dict = {}
+    RESUME_SAFE: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        cls = type(self)
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            for v in _numbers(value):
+                if isinstance(v, float) and not math.isfinite(v):
+                    raise ConfigValueError(f.name, f"must be a finite number, got {value!r}")
+        rules = ((_declared(cls, "POSITIVE"), lambda v: v > 0, "must be > 0"),
+                 (_declared(cls, "NONNEGATIVE"), lambda v: v >= 0, "must be >= 0"),
+                 (_declared(cls, "FRACTION"), lambda v: 0 <= v <= 1, "must be in [0, 1]"))
+        for names, ok, problem in rules:
+            for name in names:
+                value = getattr(self, name)
+                if value is not None and not all(ok(v) for v in _numbers(value)):
+                    raise ConfigValueError(name, f"{problem}, got {value!r}")
+                if isinstance(value, tuple) and not value:
+                    raise ConfigValueError(name, "must not be empty")
+        for name in _declared(cls, "ORDERED"):
+            value = getattr(self, name)
+            if value is not None and (len(value) != 2 or value[0] > value[1]):
+                raise ConfigValueError(name, f"must be a range [low, high] with low <= high, got {list(value)}")
+        for name, allowed in _declared(cls, "CHOICES"):
+            if getattr(self, name) not in allowed:
+                raise ConfigValueError(name, f"must be one of {list(allowed)}, got {getattr(self, name)!r}")
+        self.check()
+
+    def check(self) -> None:
+        """Checks across keys; raise ConfigValueError(key, problem)."""
+
+
+def resume_changes(saved, new, where: str = "") -> list[str]:
+    """The dotted keys whose value differs between two configs of one class and that the owning
+    config does not declare RESUME_SAFE."""
+    changed = []
+    for f in dataclasses.fields(saved):
+        old, value = getattr(saved, f.name), getattr(new, f.name)
+        if dataclasses.is_dataclass(old):
+            changed += resume_changes(old, value, f"{where}{f.name}.")
+        elif old != value and f.name not in _declared(type(saved), "RESUME_SAFE"):
+            changed.append(f"{where}{f.name}")
+    return changed
 
 
 def to_dict(cfg) -> dict:
@@ -27,7 +110,7 @@ def _convert(value, hint, where: str):
     if dataclasses.is_dataclass(hint):
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: expected a mapping, got {value!r}")
-        return from_dict(hint, value, where)
+        return from_dict(hint, value, f"{where}.")
     if origin is typing.Union or str(origin) == "types.UnionType":
         if value is None and type(None) in args:
             return None
@@ -60,9 +143,12 @@ def from_dict(cls, data: dict, where: str = ""):
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = set(data) - names
     if unknown:
-        raise ConfigError(f"unknown config key(s) {sorted(unknown)} in {where or cls.__name__}; known: {sorted(names)}")
+        raise ConfigError(f"unknown config key(s) {sorted(unknown)} in {where.rstrip('.') or cls.__name__}; known: {sorted(names)}")
     kwargs = {k: _convert(v, hints[k], f"{where}{k}") for k, v in data.items()}
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except ConfigValueError as err:  # name the key by its full path
+        raise ConfigValueError(f"{where}{err.key}", err.problem) from None
 
 
 def apply_overrides(cfg, overrides: list[str]):

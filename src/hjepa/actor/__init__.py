@@ -13,14 +13,13 @@ from ..cost.guardrails import ForbiddenRegion, Guardrail
 from ..cost.intrinsic import RevisitCost
 from ..cost.objectives import DetourCost, GoalDistanceCost
 from ..world_model.correction import EpisodicCorrection
-from .base import Plan, Planner, PlannerConfig, bound_actions, project_to_ball
+from .base import PLANNER_NAMES, Plan, Planner, PlannerConfig, bound_actions, project_to_ball
 from .gradient import GradientPlanner, HybridPlanner
 from .sampling import CEMPlanner, MPPIPlanner, SamplingPlanner
 from .search import AStarPlanner, astar
 from .wavefront import WavefrontPlanner
 
 SAMPLERS = {"mppi": MPPIPlanner, "cem": CEMPlanner}
-PLANNER_NAMES = ("mppi", "cem", "gradient", "cem+grad", "mppi+grad", "astar", "wavefront")
 
 
 def make_planner(model, cfg: PlannerConfig, guardrails: Sequence[Guardrail] = (), value=None, memory=None,

@@ -14,13 +14,25 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from ..config import Checked, ConfigValueError
 from ..cost.guardrails import Guardrail, violations
 from ..cost.intrinsic import latent_per_unit_move
 from ..cost.objectives import GoalDistanceCost
 
 
+PLANNER_NAMES = ("mppi", "cem", "gradient", "cem+grad", "mppi+grad", "astar", "wavefront")
+
+
 @dataclass
-class PlannerConfig:
+class PlannerConfig(Checked):
+    POSITIVE = ("horizon", "action_repeat", "num_samples", "iterations", "init_std", "temperature", "max_action_norm",
+                "max_action", "explore_segments", "lr", "search_weight", "max_expansions", "directions", "step_sizes",
+                "cell_size", "max_waves")
+    NONNEGATIVE = ("warm_iterations", "min_std", "revisit_weight", "revisit_radius", "detour_weight", "detour_clearance",
+                   "correction_radius", "correction_action_radius", "tolerance", "refine_steps", "goal_radius",
+                   "dedup_radius", "goal_tolerance", "seed")
+    FRACTION = ("final_share", "explore_fraction")
+    CHOICES = {"name": PLANNER_NAMES, "heuristic": ("value", "zero")}
     name: str = "mppi"  # mppi | cem | gradient | cem+grad | mppi+grad | astar | wavefront
     horizon: int = 8  # decision steps
     action_repeat: int = 4  # env steps per decision step
@@ -72,6 +84,10 @@ class PlannerConfig:
     goal_tolerance: float = 3.0  # a node whose read-out is this close to the goal's is the goal
     max_waves: int = 40  # predictor steps deep at most
     seed: int = 0
+
+    def check(self) -> None:
+        if not 0 < self.elite_fraction <= 1:
+            raise ConfigValueError("elite_fraction", f"must be in (0, 1], got {self.elite_fraction}")
 
 
 def project_to_ball(actions: torch.Tensor, max_norm: float) -> torch.Tensor:

@@ -13,11 +13,15 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..config import Checked
+
 from ..world_model.predictor import mlp
 
 
 @dataclass
-class CostToGoConfig:
+class CostToGoConfig(Checked):
+    POSITIVE = ("hidden_dim", "scale")
+    NONNEGATIVE = ("depth",)
     hidden_dim: int = 256
     depth: int = 3
     scale: float = 64.0  # steps; outputs are learned in units of scale so targets sit near [0, 1]

@@ -22,11 +22,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..config import ConfigError
+from ..config import Checked, ConfigValueError
 
 
 @dataclass
-class RandomWalkConfig:
+class RandomWalkConfig(Checked):
+    POSITIVE = ("num_trajectories", "length", "step_max", "hold_steps", "chunk")
+    NONNEGATIVE = ("seed", "heading_concentration", "step_mean", "step_std", "step_min")
+    FRACTION = ("speed_share", "door_fraction")
     num_trajectories: int = 2000
     length: int = 64  # actions per trajectory
     seed: int = 0
@@ -40,13 +43,9 @@ class RandomWalkConfig:
     door_fraction: float = 0.4  # share of trajectories whose heading aims at a door
     chunk: int = 500  # trajectories generated at once (memory bound)
 
-    def __post_init__(self):
-        if self.num_trajectories < 1 or self.length < 1:
-            raise ConfigError("num_trajectories and length must be positive")
-        if not 0.0 <= self.speed_share <= 1.0:
-            raise ConfigError(f"speed_share must be in [0, 1], got {self.speed_share}")
-        if self.hold_steps < 1:
-            raise ConfigError(f"hold_steps must be >= 1, got {self.hold_steps}")
+    def check(self) -> None:
+        if self.step_min > self.step_max:
+            raise ConfigValueError("step_min", f"must be at most step_max={self.step_max}, got {self.step_min}")
 
 
 def random_walk_actions(rng: np.random.Generator, heading: np.ndarray, cfg: RandomWalkConfig) -> np.ndarray:
@@ -62,7 +61,10 @@ def random_walk_actions(rng: np.random.Generator, heading: np.ndarray, cfg: Rand
 
 
 @dataclass
-class SmoothNoiseConfig:
+class SmoothNoiseConfig(Checked):
+    POSITIVE = ("num_trajectories", "length", "scale", "action_repeat")
+    NONNEGATIVE = ("seed",)
+    ORDERED = ("smoothing", "scale")
     num_trajectories: int = 500
     length: int = 64  # actions per trajectory
     seed: int = 0
@@ -70,11 +72,9 @@ class SmoothNoiseConfig:
     scale: tuple[float, float] = (0.3, 1.0)  # per-trajectory noise scale, in half-widths of the action box
     action_repeat: int = 1  # steps each draw is held
 
-    def __post_init__(self):
-        if self.num_trajectories < 1 or self.length < 1 or self.action_repeat < 1:
-            raise ConfigError("num_trajectories, length and action_repeat must be positive")
+    def check(self) -> None:
         if not 0.0 <= self.smoothing[0] <= self.smoothing[1] < 1.0:
-            raise ConfigError(f"smoothing must be a range within [0, 1), got {self.smoothing}")
+            raise ConfigValueError("smoothing", f"must be a range within [0, 1), got {list(self.smoothing)}")
 
 
 def smooth_noise_actions(rng: np.random.Generator, low: np.ndarray, high: np.ndarray, cfg: SmoothNoiseConfig) -> np.ndarray:

@@ -20,20 +20,18 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from tqdm import tqdm
 
-from ..config import ConfigError
+from ..config import Checked, ConfigError
 from .dataset import TrajectoryDataset
 
 
 @dataclass
-class ExploreConfig:
+class ExploreConfig(Checked):
+    POSITIVE = ("episodes", "chunk_length")
+    NONNEGATIVE = ("minutes", "seed")
     episodes: int = 40  # at most this many tasks
     minutes: float = 0.0  # wall-clock budget (0: no limit, all episodes)
     chunk_length: int = 32  # actions per stored trajectory
     seed: int = 1_000_000  # task seeds seed, seed + 1, ...: apart from evaluation's (seed * 100003 + i)
-
-    def __post_init__(self):
-        if self.episodes < 1 or self.chunk_length < 1:
-            raise ConfigError(f"episodes and chunk_length must be positive, got {self.episodes} and {self.chunk_length}")
 
 
 def chunk_indices(num_actions: int, length: int) -> np.ndarray:

@@ -25,6 +25,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ..config import Checked
+
 PROPERTIES = ("permanence", "continuity", "solidity", "immutability")
 PALETTE = np.array([[1.0, 0.25, 0.25], [0.25, 1.0, 0.25], [1.0, 1.0, 0.3], [1.0, 0.3, 1.0],
                     [0.3, 1.0, 1.0], [1.0, 1.0, 1.0], [1.0, 0.6, 0.1]], np.float32)
@@ -33,7 +35,10 @@ OCCLUDER_COLOUR = np.array([0.25, 0.3, 0.85], np.float32)
 
 
 @dataclass
-class PhysicsConfig:
+class PhysicsConfig(Checked):
+    POSITIVE = ("size", "frames", "balls", "substeps", "radius", "wall_width", "wall_height")
+    NONNEGATIVE = ("gravity", "speed_x", "occluder_width", "onset")  # occluder width 0: no occluder
+    ORDERED = ("radius", "speed_x", "wall_height", "occluder_width", "onset")
     size: int = 64  # image side, pixels; the box is [0, size]^2
     frames: int = 32  # frames per clip
     balls: int = 2

@@ -254,6 +254,7 @@ class Rooms(DotGoalEnv):
 @dataclass
 class RoomsCollectConfig(RandomWalkConfig):
     """Rooms random walks: `door_fraction` of them start aimed at an open door of their room."""
+    FRACTION = ("extra_door_prob",)
     fixed_layout: int | None = None
     extra_door_prob: float = 0.35
 

@@ -16,9 +16,13 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..config import Checked, ConfigValueError
+
 
 @dataclass
-class EncoderConfig:
+class EncoderConfig(Checked):
+    POSITIVE = ("in_channels", "image_size", "downsample", "channels", "keypoints", "latent_dim")
+    CHOICES = {"kind": ("keypoints", "conv")}
     kind: str = "keypoints"  # keypoints | conv
     in_channels: int = 2
     image_size: int = 65
@@ -26,6 +30,11 @@ class EncoderConfig:
     channels: tuple[int, ...] = (16, 16, 16)
     keypoints: int = 16  # KeypointEncoder: feature maps whose soft-argmax positions are read out
     latent_dim: int = 32
+
+    def check(self) -> None:
+        if self.image_size // self.downsample < 2:
+            raise ConfigValueError("downsample", f"={self.downsample} pools a {self.image_size} px image to "
+                                   f"{self.image_size // self.downsample} px; the encoder needs at least 2")
 
 
 def _pooled_side(cfg: EncoderConfig) -> int:

@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from ..config import ConfigError
+from ..config import Checked, ConfigError
 from ..configurator import load_run_config, load_world_model
 from ..data.dataset import TrajectoryDataset
 from ..utils import seed_everything
@@ -38,7 +38,10 @@ from .value import encode_trajectories
 
 
 @dataclass
-class RefitConfig:
+class RefitConfig(Checked):
+    POSITIVE = ("steps", "batch_size", "seq_len", "lr")
+    NONNEGATIVE = ("minutes", "weight_decay", "seed")
+    FRACTION = ("extra_share",)
     minutes: float = 3.0  # wall-clock budget, encoding the dataset included
     steps: int = 100_000  # at most this many optimizer steps
     batch_size: int = 512
@@ -48,12 +51,6 @@ class RefitConfig:
     seed: int = 0
     extra_data: str = ""  # a second dataset of the same world, e.g. the agent's own (`hjepa explore`)
     extra_share: float = 0.25  # share of each batch drawn from extra_data
-
-    def __post_init__(self):
-        if self.batch_size < 1 or self.seq_len < 1:
-            raise ConfigError(f"batch_size and seq_len must be positive, got {self.batch_size} and {self.seq_len}")
-        if not 0.0 <= self.extra_share <= 1.0:
-            raise ConfigError(f"extra_share must be in [0, 1], got {self.extra_share}")
 
 
 def sample_latent_windows(latents: torch.Tensor, actions: torch.Tensor, n: int, seq_len: int, frameskip: int,

@@ -19,7 +19,7 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
-from ..config import ConfigError, save_json
+from ..config import Checked, ConfigError, ConfigValueError, save_json
 from ..data.dataset import TrajectoryDataset, WindowSampler
 from ..utils import pick_device, seed_everything
 from ..world_model import JEPAObjective, JEPAWorldModel, LossConfig, ModelConfig
@@ -27,8 +27,11 @@ from . import checkpoint as ckpt
 
 
 @dataclass
-class LoopConfig:
+class LoopConfig(Checked):
     """What every training loop takes: budgets, optimizer, device, logging cadence."""
+    POSITIVE = ("steps", "batch_size", "lr", "grad_clip", "log_every", "checkpoint_every")
+    NONNEGATIVE = ("minutes", "weight_decay", "warmup_steps", "seed")
+    RESUME_SAFE = ("steps", "minutes", "log_every", "checkpoint_every", "device")
     steps: int = 100_000
     minutes: float = 0.0  # wall-clock budget; 0 = no limit
     batch_size: int = 64
@@ -41,12 +44,27 @@ class LoopConfig:
     log_every: int = 25
     checkpoint_every: int = 500
 
+    def check(self) -> None:
+        if self.device != "auto":
+            try:
+                torch.device(self.device)
+            except (RuntimeError, ValueError):
+                raise ConfigValueError("device", f"must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {self.device!r}") from None
+
 
 @dataclass
 class TrainConfig(LoopConfig):
+    POSITIVE = ("seq_len",)
+    NONNEGATIVE = ("max_memory_gb",)
+    RESUME_SAFE = ("max_memory_gb",)  # where the frames are read from, not what is learned
     seq_len: int = 6  # predictor steps per training window (open-loop rollout length)
     holdout_fraction: float = 0.05
     max_memory_gb: float = 2.0  # observations larger than this stay on disk, read per batch
+
+    def check(self) -> None:
+        super().check()
+        if not 0 <= self.holdout_fraction < 1:
+            raise ConfigValueError("holdout_fraction", f"must be in [0, 1), got {self.holdout_fraction}")
 
 
 @dataclass

@@ -34,7 +34,7 @@ import torch
 from tqdm import tqdm
 
 from ..actor.search import action_set
-from ..config import ConfigError
+from ..config import Checked, ConfigError, ConfigValueError
 from ..configurator import load_run_config, load_world_model
 from ..cost.critic import CostToGo, CostToGoConfig
 from ..data.dataset import TrajectoryDataset
@@ -43,7 +43,11 @@ from . import checkpoint as ckpt
 
 
 @dataclass
-class ValueConfig:
+class ValueConfig(Checked):
+    POSITIVE = ("steps", "batch_size", "lr", "bellman_directions", "bellman_step")
+    NONNEGATIVE = ("seed",)
+    FRACTION = ("expectile", "scene_share", "target_ema")
+    CHOICES = {"target": ("hindsight", "bellman")}
     critic: CostToGoConfig = field(default_factory=CostToGoConfig)
     steps: int = 3000
     batch_size: int = 512
@@ -57,13 +61,9 @@ class ValueConfig:
     scene_share: float = 0.5  # bellman: share of goals drawn from another trajectory of the same scene
     target_ema: float = 0.01  # bellman: how fast V' follows V
 
-    def __post_init__(self):
-        if self.target not in ("hindsight", "bellman"):
-            raise ConfigError(f"target must be 'hindsight' or 'bellman', got {self.target!r}")
+    def check(self) -> None:
         if not 0 <= self.bellman_rank < self.bellman_directions:
-            raise ConfigError(f"bellman_rank must be in [0, bellman_directions={self.bellman_directions}), got {self.bellman_rank}")
-        if not 0.0 <= self.scene_share <= 1.0:
-            raise ConfigError(f"scene_share must be in [0, 1], got {self.scene_share}")
+            raise ConfigValueError("bellman_rank", f"must be in [0, bellman_directions={self.bellman_directions}), got {self.bellman_rank}")
 
 
 def expectile_loss(prediction: torch.Tensor, target: torch.Tensor, tau: float) -> torch.Tensor:

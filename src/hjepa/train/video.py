@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..config import ConfigError, from_dict, save_json
+from ..config import Checked, ConfigError, from_dict, save_json
 from ..data.physics import PhysicsConfig, possible_clips
 from ..data.video_io import read_clip_folder
 from ..utils import pick_device, seed_everything
@@ -34,7 +34,9 @@ from .trainer import CollapseWarning, LoopConfig, _lr_factor
 
 
 @dataclass
-class ClipDataConfig:
+class ClipDataConfig(Checked):
+    POSITIVE = ("clips",)
+    NONNEGATIVE = ("seed",)
     clips: int = 2000  # physically possible training clips, generated from `seed`
     seed: int = 0
     folder: str = ""  # a folder of the user's clips (.npy, .gif, .mp4; any length) instead of generated ones
@@ -52,7 +54,8 @@ class SpatialClipTrainConfig(ClipTrainConfig):
     # Frames per sample, 0 = context + 1. Each frame after the context is a target, so a long
     # window shares one encoder pass among many targets: with context 8, windows of 20 (batch 8)
     # took 38% more steps than windows of 9 (batch 32) in the same minutes and scored no worse
-    # (benchmarks/RESULTS.md, session 17).
+    # (benchmarks/RESULTS.md, 2026-11-27).
+    NONNEGATIVE = ("window",)
     window: int = 0
 
 

@@ -15,12 +15,15 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn as nn
 
+from ..config import Checked
+
 from ..perception.encoder import EncoderConfig, make_encoder
 from .predictor import PredictorConfig, ResidualMLPPredictor
 
 
 @dataclass
-class ModelConfig:
+class ModelConfig(Checked):
+    POSITIVE = ("action_dim", "frameskip")
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     predictor: PredictorConfig = field(default_factory=PredictorConfig)
     action_dim: int = 2

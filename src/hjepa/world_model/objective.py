@@ -17,13 +17,17 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
+from ..config import Checked
+
 from .jepa import JEPAWorldModel
 from .predictor import mlp
 from .regularizers import sigreg, vicreg_covariance, vicreg_variance
 
 
 @dataclass
-class LossConfig:
+class LossConfig(Checked):
+    NONNEGATIVE = ("pred", "var", "cov", "sigreg", "temporal", "idm")
+    POSITIVE = ("target_std", "sigreg_projections", "idm_hidden")
     pred: float = 1.0
     var: float = 1.0
     cov: float = 0.1

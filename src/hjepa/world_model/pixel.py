@@ -13,11 +13,14 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
+from ..config import Checked
+
 from .video import context_windows, frames_to_float
 
 
 @dataclass
-class PixelModelConfig:
+class PixelModelConfig(Checked):
+    POSITIVE = ("context", "channels", "image_size")
     context: int = 4  # frames stacked as input
     channels: int = 32
     image_size: int = 64

@@ -6,9 +6,13 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
+from ..config import Checked
+
 
 @dataclass
-class PredictorConfig:
+class PredictorConfig(Checked):
+    POSITIVE = ("hidden_dim", "action_scale")
+    NONNEGATIVE = ("depth",)
     hidden_dim: int = 384
     depth: int = 3  # hidden layers
     action_scale: float = 2.45  # actions are divided by this so they enter near unit scale

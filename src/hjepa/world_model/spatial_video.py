@@ -26,12 +26,15 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..config import Checked
+
 from .regularizers import vicreg_covariance, vicreg_variance
 from .video import context_windows, frames_to_float
 
 
 @dataclass
-class SpatialVideoModelConfig:
+class SpatialVideoModelConfig(Checked):
+    POSITIVE = ("image_size", "channels", "encoder_width", "predictor_width", "context")
     image_size: int = 64
     channels: int = 16  # C: channels of the latent map
     encoder_width: int = 32
@@ -40,7 +43,9 @@ class SpatialVideoModelConfig:
 
 
 @dataclass
-class SpatialVideoLossConfig:
+class SpatialVideoLossConfig(Checked):
+    NONNEGATIVE = ("var", "cov", "time_var")
+    POSITIVE = ("time_target_std", "target_std", "locations")
     var: float = 1.0  # VICReg variance of each channel over locations, frames and windows
     cov: float = 0.04
     time_var: float = 1.0  # each channel's most moving location must move at least time_target_std

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn as nn
 
+from ..config import Checked
+
 from ..perception.encoder import EncoderConfig, make_encoder
 from .regularizers import sigreg, vicreg_covariance, vicreg_variance
 
@@ -37,14 +39,18 @@ def _video_encoder() -> EncoderConfig:
 
 
 @dataclass
-class VideoModelConfig:
+class VideoModelConfig(Checked):
+    POSITIVE = ("hidden_dim", "context")
     encoder: EncoderConfig = field(default_factory=_video_encoder)
     hidden_dim: int = 256  # GRU state
     context: int = 4  # longest context the predictor is trained on (frames); 8 measured no better at half the steps
 
 
 @dataclass
-class VideoLossConfig:
+class VideoLossConfig(Checked):
+    NONNEGATIVE = ("var", "time_var", "cov", "time_cov", "time_cov_dims", "sigreg")
+    POSITIVE = ("target_std", "time_target_std")
+    CHOICES = {"regularizer": ("vicreg", "sigreg", "ema")}
     regularizer: str = "vicreg"  # vicreg | sigreg | ema
     var: float = 1.0  # VICReg variance over the batch of frames
     time_var: float = 1.0  # variance over time within each window (vicreg and sigreg)
