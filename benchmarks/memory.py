@@ -21,6 +21,7 @@ from pathlib import Path
 from hjepa.data import TrajectoryDataset
 from hjepa.data.dataset import DatasetWriter
 from hjepa.envs.rooms import RoomsCollectConfig, collect_rooms
+from hjepa.train.checkpoint import Checkpoints
 
 
 def main() -> None:
@@ -53,7 +54,7 @@ def main() -> None:
     t1 = time.time()
     cmd = [sys.executable, "-m", "hjepa.cli", "train", "--data", str(data), "--out", str(run_dir), "--steps",
            str(args.train_steps), "--minutes", "0", "--quiet"]
-    subprocess.run(cmd + (["--resume"] if (run_dir / "state.json").exists() else []), check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(cmd + (["--resume"] if Checkpoints(run_dir).exists() else []), check=True, stdout=subprocess.DEVNULL)
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     print(json.dumps({"benchmark": "memory", "dataset_gib": round(size / 2**30, 3), "dataset_bytes": size,
                       "trajectories": n, "train_steps": args.train_steps, "peak_rss_gib": round(peak_kib / 2**20, 3),

@@ -28,6 +28,7 @@ import torch
 
 from hjepa.actor import PLANNER_NAMES
 from hjepa.cli import run
+from hjepa.train.checkpoint import Checkpoints
 
 
 def main() -> None:
@@ -72,7 +73,7 @@ def main() -> None:
     collect_s = time.time() - t0
     train_args = ["train", "--data", str(data), "--out", str(run_dir), *jepa_budget,
                   "--set", f"train.seed={args.seed}", *args.set] + quiet
-    if (run_dir / "state.json").exists():
+    if Checkpoints(run_dir).exists():
         train_args.append("--resume")
     summary = run(train_args)
     refit_record, explored = run_dir / "refit.json", args.out / "explored"

@@ -23,6 +23,7 @@ import torch
 
 from hjepa.actor import PLANNER_NAMES
 from hjepa.cli import run
+from hjepa.train.checkpoint import Checkpoints
 
 
 def main() -> None:
@@ -57,7 +58,7 @@ def main() -> None:
     collect_s = time.time() - t0
     budget = ["--minutes", "0", "--steps", str(args.train_steps)] if args.train_steps else ["--minutes", str(args.train_minutes)]
     train_args = ["train", "--data", str(data), "--out", str(run_dir), *budget, "--set", f"train.seed={args.seed}", *args.set] + quiet
-    if (run_dir / "state.json").exists():
+    if Checkpoints(run_dir).exists():
         train_args.append("--resume")
     summary = run(train_args)
     eval_args = ["eval", str(run_dir), "--world", args.world, "--episodes", str(args.episodes), "--seed", str(args.seed),

@@ -6,6 +6,9 @@ import pytest
 import torch
 
 from hjepa.cli import main
+from hjepa.cli import run as run_cli
+from hjepa.config import ConfigError
+from hjepa.train.checkpoint import Checkpoints
 from hjepa.data.physics import PairSet, PhysicsConfig, labelled_clips, possible_clips
 from hjepa.eval.probes import clip_probes
 from hjepa.eval.surprise import auroc, clip_scores, frame_surprise, frames_above, pairwise_accuracy, violation_metrics
@@ -130,12 +133,12 @@ def video_run(tmp_path_factory):
 
 
 def test_train_video_writes_a_resumable_run(video_run, capsys):
-    assert json.loads((video_run / "state.json").read_text())["step"] == 3
+    assert Checkpoints(video_run).load().state["step"] == 3
     cfg = json.loads((video_run / "config.json").read_text())
     assert cfg["kind"] == "video_jepa" and cfg["model"]["context"] == 3
     assert (video_run / "metrics.csv").read_text().startswith("step,")
     main(["train-video", "--out", str(video_run), "--resume", "--quiet", "--set", "train.steps=5", "train.minutes=0", *SMALL])
-    assert json.loads((video_run / "state.json").read_text())["step"] == 5
+    assert Checkpoints(video_run).load().state["step"] == 5
     assert isinstance(load_video_model(video_run, "cpu"), VideoJEPA)
 
 
@@ -270,9 +273,11 @@ def test_spatial_objective_terms_and_a_resumable_cli_run(tmp_path, capsys):
              "data.clips=6", "train.minutes=0"]
     main(["train-video", "--latent", "spatial", "--out", str(run), "--quiet", "--set", "train.steps=2", *small])
     assert json.loads((run / "config.json").read_text())["kind"] == "spatial_jepa"
-    main(["train-video", "--latent", "spatial", "--out", str(run), "--resume", "--quiet", "--set", "train.steps=3",
-          "train.window=6", *small])
-    assert json.loads((run / "state.json").read_text())["step"] == 3
+    with pytest.raises(ConfigError, match=r"--resume cannot change train.window \(saved 0, asked 6\)"):
+        run_cli(["train-video", "--latent", "spatial", "--out", str(run), "--resume", "--quiet", "--set", "train.steps=3",
+                 "train.window=6", *small])
+    main(["train-video", "--latent", "spatial", "--out", str(run), "--resume", "--quiet", "--set", "train.steps=3", *small])
+    assert Checkpoints(run).load().state["step"] == 3
     assert isinstance(load_video_model(run, "cpu"), SpatialVideoJEPA)
     # No calibration in the run: surprise is read at the context the model was trained on (3).
     np.save(tmp_path / "clip.npy", possible_clips(1, seed=2)[0, :8])

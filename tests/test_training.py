@@ -10,7 +10,7 @@ import torch
 from hjepa import Agent
 from hjepa.config import apply_overrides
 from hjepa.train import RunConfig, train
-from hjepa.train.checkpoint import CheckpointError, load_weights
+from hjepa.train.checkpoint import CheckpointError, Checkpoints, load_weights
 
 
 def _cfg(data, steps, **extra):
@@ -24,8 +24,7 @@ def _cfg(data, steps, **extra):
 def test_resume_continues_where_it_stopped(tiny_dataset_dir, tmp_path):
     run = tmp_path / "run"
     train(_cfg(tiny_dataset_dir, 4), run, progress=False)
-    state = json.loads((run / "state.json").read_text())
-    assert state["step"] == 4
+    assert Checkpoints(run).load().state["step"] == 4
     first = load_weights(run / "model.safetensors")
     summary = train(_cfg(tiny_dataset_dir, 7), run, resume=True, progress=False)
     assert summary["steps"] == 7

@@ -37,23 +37,29 @@ def cmd_collect(args) -> dict:
 
 
 def cmd_train(args) -> dict:
-    from .configurator import train_config_for
+    from .configurator import load_run_config, train_config_for
     from .train import RunConfig, train
+    from .train.checkpoint import Checkpoints
 
-    cfg = load_file(RunConfig, args.config) if args.config else RunConfig()
     overrides = list(args.set or [])
     if args.minutes is not None:
         overrides.append(f"train.minutes={args.minutes}")
     if args.steps is not None:
         overrides.append(f"train.steps={args.steps}")
     run_dir = Path(args.out)
-    if (run_dir / "state.json").exists() and not args.resume:
-        raise ConfigError(f"{run_dir} already holds a run: pass --resume to continue it, or choose another --out")
-    if args.resume and (run_dir / "config.json").is_file() and not args.data:
-        from .configurator import load_run_config
-
-        cfg = apply_overrides(load_run_config(run_dir), overrides)
+    if args.resume:  # the run's own config; train() refuses any change but budget, logging and device
+        if args.config:
+            raise ConfigError("--resume continues the run under its saved config.json: drop --config")
+        if not Checkpoints(run_dir).exists():
+            raise CheckpointError(f"{run_dir} has no checkpoint to resume: start it without --resume")
+        cfg = load_run_config(run_dir)
+        if args.data and Path(args.data).resolve() != Path(cfg.data).resolve():
+            raise ConfigError(f"--resume cannot change data (saved {cfg.data!r}, asked {args.data!r})")
+        cfg = apply_overrides(cfg, overrides)
     else:
+        if Checkpoints(run_dir).exists() or (run_dir / "model.safetensors").exists():
+            raise ConfigError(f"{run_dir} already holds a run: pass --resume to continue it, or choose another --out")
+        cfg = load_file(RunConfig, args.config) if args.config else RunConfig()
         data = args.data or cfg.data
         if not data:
             raise ConfigError("no dataset given: pass --data DIR (made by `hjepa collect` or `hjepa import`)")
@@ -243,13 +249,15 @@ def cmd_import(args) -> dict:
 
 
 def cmd_demo(args) -> dict:
+    from .train.checkpoint import Checkpoints
+
     out = Path(args.out)
     common = ["--quiet"] if args.quiet else []
     print(f"[1/3] collecting {args.trajectories} random-walk trajectories -> {out / 'data'}")
     run(["collect", "--out", str(out / "data"), "--trajectories", str(args.trajectories), "--seed", str(args.seed)] + common)
     print(f"[2/3] training the JEPA world model for {args.minutes} min -> {out / 'run'}")
     run_args = ["train", "--data", str(out / "data"), "--out", str(out / "run"), "--minutes", str(args.minutes)]
-    if (out / "run" / "state.json").exists():
+    if Checkpoints(out / "run").exists():
         run_args.append("--resume")
     run(run_args + common)
     print(f"[3/3] planning {args.episodes} episodes (CEM + gradient refinement); GIF -> {out / 'episode.gif'}")
@@ -261,7 +269,6 @@ def cmd_train_video(args) -> dict:
     from .train.video import SpatialVideoRunConfig, VideoRunConfig, train_spatial_video, train_video
 
     cfg_cls, trainer = (SpatialVideoRunConfig, train_spatial_video) if args.latent == "spatial" else (VideoRunConfig, train_video)
-    cfg = load_file(cfg_cls, args.config) if args.config else cfg_cls()
     overrides = list(args.set or [])
     if args.minutes is not None:
         overrides.append(f"train.minutes={args.minutes}")
@@ -269,6 +276,12 @@ def cmd_train_video(args) -> dict:
         overrides.append(f"data.clips={args.clips}")
     if args.data is not None:
         overrides.append(f"data.folder={args.data}")
+    if args.resume:  # the run's own config; the trainer refuses any change but budget, logging and device
+        if args.config:
+            raise ConfigError("--resume continues the run under its saved config.json: drop --config")
+        cfg = load_file(cfg_cls, Path(args.out) / "config.json")
+    else:
+        cfg = load_file(cfg_cls, args.config) if args.config else cfg_cls()
     cfg = apply_overrides(cfg, overrides)
     summary = trainer(cfg, args.out, resume=args.resume, progress=not args.quiet)
     print(json.dumps({"out": str(args.out), **summary}))

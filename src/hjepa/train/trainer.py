@@ -3,27 +3,25 @@
 Single process or data-parallel under `torchrun --nproc_per_node N` (DDP: gloo on CPU, nccl on
 GPU). Stops at `train.steps` or after `train.minutes` of wall clock, whichever comes first;
 the learning rate follows a cosine over that budget. Rank 0 shows a progress bar with live
-loss, logs to TensorBoard and CSV, and writes atomic checkpoints; `resume=True` continues a run.
+loss and the budget that will stop the run, logs to TensorBoard and CSV, and writes crash-safe
+checkpoint units; `resume=True` continues a run exactly (train/loop.py).
 """
 from __future__ import annotations
 
-import math
 import os
-import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.distributed as dist
-from tqdm import tqdm
 
 from ..config import Checked, ConfigError, ConfigValueError, save_json
 from ..data.dataset import TrajectoryDataset, WindowSampler
 from ..utils import pick_device, seed_everything
 from ..world_model import JEPAObjective, JEPAWorldModel, LossConfig, ModelConfig
 from . import checkpoint as ckpt
+from .loop import TrainingLoop, check_resumable, distributed
 
 
 @dataclass
@@ -96,18 +94,6 @@ def check_shapes(model: ModelConfig, dataset: TrajectoryDataset) -> None:
                           f"{have[0]}x{have[1]}x{have[2]} and {have[3]}-d (hjepa train sets them from the data)")
 
 
-def _distributed() -> tuple[int, int]:
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    return (dist.get_rank(), world) if world > 1 else (0, 1)
-
-
-def _lr_factor(step: int, progress: float, warmup: int) -> float:
-    warm = min(1.0, (step + 1) / max(1, warmup))
-    return warm * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
-
-
 def parameter_fingerprint(module: torch.nn.Module) -> list[float]:
     """(sum, sum of squares, sum of |x| * index) over all parameters, in float64."""
     flat = torch.cat([p.detach().double().flatten().cpu() for p in module.parameters()])
@@ -116,9 +102,12 @@ def parameter_fingerprint(module: torch.nn.Module) -> list[float]:
 
 
 def train(cfg: RunConfig, run_dir: str | Path, resume: bool = False, progress: bool = True) -> dict:
-    """Train and return a summary dict (final losses, steps, minutes)."""
+    """Train and return a summary dict (final losses, steps, minutes). `resume=True` continues
+    the run in `run_dir` from its last complete checkpoint, exactly (train/loop.py)."""
     run_dir = Path(run_dir)
-    rank, world = _distributed()
+    if resume:
+        check_resumable(run_dir, cfg)
+    rank, world = distributed()
     device = pick_device(cfg.train.device, local_rank=int(os.environ.get("LOCAL_RANK", "0")))
     seed_everything(cfg.train.seed)  # same init on every rank
     dataset = load_for_training(cfg.data, cfg.train.max_memory_gb)
@@ -126,89 +115,45 @@ def train(cfg: RunConfig, run_dir: str | Path, resume: bool = False, progress: b
     train_set, _ = dataset.split(cfg.train.holdout_fraction, seed=cfg.train.seed)
     sampler = WindowSampler(train_set, cfg.train.seq_len * cfg.model.frameskip, seed=cfg.train.seed * 1000 + rank,
                             frame_stride=cfg.model.frameskip, shard=(rank, world))
-
     model = JEPAWorldModel(cfg.model)
     objective = JEPAObjective(model, cfg.loss).to(device)
     optimizer = torch.optim.AdamW(objective.parameters(), lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
-    step, elapsed_before = 0, 0.0
-    state = ckpt.read_state(run_dir) if resume else None
-    if state is not None:
-        objective.load_state_dict(ckpt.load_weights(run_dir / "model.safetensors"))
-        ckpt.optimizer_from_tensors(optimizer, run_dir / "optimizer.safetensors")
-        step, elapsed_before = state["step"], state["elapsed_seconds"]
-        sampler.rng = np.random.default_rng([cfg.train.seed, rank, step])  # fresh stream after resume
+    if rank == 0:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    loop = TrainingLoop(run_dir, cfg.train, optimizer, {"model": objective}, {"sampler": sampler.rng}, resume=resume,
+                        progress=progress, rank=rank, world=world)
+    if rank == 0:
+        save_json(cfg, run_dir / "config.json")
+    wrapped = objective
     if world > 1:
         wrapped = torch.nn.parallel.DistributedDataParallel(objective, device_ids=[device.index] if device.type == "cuda" else None)
-    else:
-        wrapped = objective
-
-    is_main = rank == 0
-    if is_main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        save_json(cfg, run_dir / "config.json")
-        log = ckpt.MetricsLog(run_dir)
-    budget_s = cfg.train.minutes * 60.0
-    start = time.time()
-    bar = tqdm(total=cfg.train.steps, initial=step, desc="train", disable=not (progress and is_main), dynamic_ncols=True)
-    warned, terms, previous_std = False, {}, None
-
-    def save():
-        if is_main:
-            ckpt.save_checkpoint(run_dir, objective.state_dict(), optimizer,
-                                 {"step": step, "elapsed_seconds": elapsed_before + time.time() - start, "world_size": world})
-
-    try:
-        while step < cfg.train.steps:
-            elapsed = elapsed_before + time.time() - start
-            stop = torch.tensor([float(budget_s > 0 and elapsed >= budget_s)])
-            if world > 1:  # every rank stops at the same step
-                dist.broadcast(stop, src=0)
-            if stop.item():
-                break
-            progress_frac = max(step / cfg.train.steps, elapsed / budget_s if budget_s > 0 else 0.0)
-            for group in optimizer.param_groups:
-                group["lr"] = cfg.train.lr * _lr_factor(step, progress_frac, cfg.train.warmup_steps)
+    warned, previous_std = False, None
+    with loop:
+        while loop.next_step():
             batch = sampler.sample(cfg.train.batch_size, device)
             terms = wrapped(batch["observations"], batch["actions"])
             optimizer.zero_grad(set_to_none=True)
             terms["loss"].backward()
             torch.nn.utils.clip_grad_norm_(objective.parameters(), cfg.train.grad_clip)
             optimizer.step()
-            step += 1
-            if is_main and (step % cfg.train.log_every == 0 or step == 1):
-                row = {"step": step, "elapsed_s": round(elapsed, 2), "lr": optimizer.param_groups[0]["lr"]}
-                row.update({k: float(v.detach()) for k, v in terms.items()})
-                log.write(row)
-                bar.set_postfix(loss=f"{row['loss']:.3f}", pred=f"{row['pred']:.3f}", idm=f"{row['idm']:.3f}", std=f"{row['latent_std']:.2f}")
-                low = step > cfg.train.warmup_steps and row["latent_std"] < 0.05 * cfg.loss.target_std
+            row = loop.end_step(terms)
+            if row is not None:
+                low = loop.step > cfg.train.warmup_steps and row["latent_std"] < 0.05 * cfg.loss.target_std
                 # collapsed = tiny on two logs in a row and not recovering (a small init grows out of it)
                 if low and previous_std is not None and row["latent_std"] <= 2 * previous_std and not warned:
                     warned = True
-                    msg = (f"representation collapse: mean latent std {row['latent_std']:.4f} at step {step}; "
+                    msg = (f"representation collapse: mean latent std {row['latent_std']:.4f} at step {loop.step}; "
                            "raise loss.var / loss.sigreg or lower loss.pred")
                     warnings.warn(msg, CollapseWarning, stacklevel=2)
-                    bar.write("WARNING: " + msg)
+                    loop.bar.write("WARNING: " + msg)
                 previous_std = row["latent_std"] if low else None
-            bar.update(1)
-            if step % cfg.train.checkpoint_every == 0:
-                save()
-    except KeyboardInterrupt:
-        if is_main:
-            bar.write(f"interrupted at step {step}: checkpoint saved, continue with --resume")
-        save()
-        raise
-    finally:
-        bar.close()
-    save()
-    summary = {"steps": step, "train_minutes": (elapsed_before + time.time() - start) / 60.0, "world_size": world}
-    summary.update({k: float(v.detach()) for k, v in terms.items()})
+    summary = loop.summary()
     if world > 1:
         prints = [None] * world
         dist.all_gather_object(prints, parameter_fingerprint(objective))
-        if is_main:
-            ckpt.write_json(run_dir / "replicas.json", {"fingerprints": prints, "steps": step})
+        if rank == 0:
+            ckpt.write_json(run_dir / "replicas.json", {"fingerprints": prints, "steps": loop.step})
         dist.barrier()
-    if is_main:
-        log.close()
+    if rank == 0:
         ckpt.write_json(run_dir / "train_summary.json", summary)
     return summary

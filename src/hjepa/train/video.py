@@ -5,7 +5,7 @@
     model = load_video_model("runs/physics")            # VideoJEPA (or PixelPredictor) in eval mode
 
 A run directory holds config.json (the resolved config, with "kind"), model.safetensors,
-optimizer.safetensors and state.json (written atomically, resumable), metrics.csv, tb/ and
+checkpoints/ (crash-safe units, resumed exactly: train/loop.py), metrics.csv, tb/ and
 train_summary.json. Clips stay in memory as uint8; a batch is B random windows of consecutive
 frames: `context + 1` for the vector JEPA and the pixel baseline (one target each); for the spatial
 JEPA `train.window` (default context + 1), every frame after the context a target.
@@ -13,14 +13,12 @@ JEPA `train.window` (default context + 1), every frame after the context a targe
 from __future__ import annotations
 
 import json
-import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from ..config import Checked, ConfigError, from_dict, save_json
 from ..data.physics import PhysicsConfig, possible_clips
@@ -30,7 +28,8 @@ from ..world_model.pixel import PixelModelConfig, PixelObjective, PixelPredictor
 from ..world_model.spatial_video import SpatialVideoJEPA, SpatialVideoJEPAObjective, SpatialVideoLossConfig, SpatialVideoModelConfig
 from ..world_model.video import VideoJEPA, VideoJEPAObjective, VideoLossConfig, VideoModelConfig
 from . import checkpoint as ckpt
-from .trainer import CollapseWarning, LoopConfig, _lr_factor
+from .loop import TrainingLoop, check_resumable
+from .trainer import CollapseWarning, LoopConfig
 
 
 @dataclass
@@ -107,64 +106,30 @@ def sample_windows(clips: torch.Tensor, batch: int, length: int, rng: np.random.
 def fit(objective: torch.nn.Module, clips: torch.Tensor, window: int, cfg: ClipTrainConfig, run_dir: Path,
         resume: bool = False, progress: bool = True, lengths: np.ndarray | None = None) -> dict:
     """Minimize `objective(windows)["loss"]` on random windows of `clips` until the step or time
-    budget; logs, checkpoints and resumes in `run_dir`. Returns a summary of the last losses."""
+    budget; logs, checkpoints and resumes (exactly) in `run_dir`. Returns a summary of the last losses."""
     device = pick_device(cfg.device)
     objective.to(device)
     params = [p for p in objective.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    step, elapsed_before = 0, 0.0
-    state = ckpt.read_state(run_dir) if resume else None
-    if state is not None:
-        objective.load_state_dict(ckpt.load_weights(run_dir / "model.safetensors"))
-        ckpt.optimizer_from_tensors(optimizer, run_dir / "optimizer.safetensors")
-        step, elapsed_before = state["step"], state["elapsed_seconds"]
-    rng = np.random.default_rng([cfg.seed, step])
-    log = ckpt.MetricsLog(run_dir)
-    budget_s, start, terms, warned = cfg.minutes * 60.0, time.time(), {}, False
-    bar = tqdm(total=cfg.steps, initial=step, desc="train", disable=not progress, dynamic_ncols=True)
-
-    def save():
-        ckpt.save_checkpoint(run_dir, objective.state_dict(), optimizer,
-                             {"step": step, "elapsed_seconds": elapsed_before + time.time() - start})
-
-    try:
-        while step < cfg.steps:
-            elapsed = elapsed_before + time.time() - start
-            if budget_s > 0 and elapsed >= budget_s:
-                break
-            frac = max(step / cfg.steps, elapsed / budget_s if budget_s > 0 else 0.0)
-            for group in optimizer.param_groups:
-                group["lr"] = cfg.lr * _lr_factor(step, frac, cfg.warmup_steps)
+    rng = np.random.default_rng([cfg.seed, 0])  # the stream of runs before resume was exact
+    loop = TrainingLoop(run_dir, cfg, optimizer, {"model": objective}, {"windows": rng}, resume=resume, progress=progress)
+    warned = False
+    with loop:
+        while loop.next_step():
             terms = objective(sample_windows(clips, cfg.batch_size, window, rng, lengths).to(device))
             optimizer.zero_grad(set_to_none=True)
             terms["loss"].backward()
             torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
             optimizer.step()
             objective.update_target()
-            step += 1
-            if step % cfg.log_every == 0 or step == 1:
-                row = {"step": step, "elapsed_s": round(elapsed, 2), "lr": optimizer.param_groups[0]["lr"]}
-                row.update({k: float(v.detach()) for k, v in terms.items()})
-                log.write(row)
-                bar.set_postfix({k: f"{v:.4f}" for k, v in row.items() if k in ("loss", "pred", "latent_std")})
-                if "latent_std" in row and step > 4 * cfg.warmup_steps and row["latent_std"] < 0.01 and not warned:
-                    warned = True
-                    msg = f"representation collapse: mean latent std {row['latent_std']:.4f} at step {step}"
-                    warnings.warn(msg, CollapseWarning, stacklevel=2)
-                    bar.write("WARNING: " + msg)
-            bar.update(1)
-            if step % cfg.checkpoint_every == 0:
-                save()
-    except KeyboardInterrupt:
-        bar.write(f"interrupted at step {step}: checkpoint saved, continue with resume=True")
-        save()
-        raise
-    finally:
-        bar.close()
-        log.close()
-    save()
-    summary = {"steps": step, "train_minutes": (elapsed_before + time.time() - start) / 60.0}
-    summary.update({k: float(v.detach()) for k, v in terms.items()})
+            row = loop.end_step(terms)
+            if row and "latent_std" in row and loop.step > 4 * cfg.warmup_steps and row["latent_std"] < 0.01 and not warned:
+                warned = True
+                msg = f"representation collapse: mean latent std {row['latent_std']:.4f} at step {loop.step}"
+                warnings.warn(msg, CollapseWarning, stacklevel=2)
+                loop.bar.write("WARNING: " + msg)
+    summary = loop.summary()
+    del summary["world_size"]
     ckpt.write_json(run_dir / "train_summary.json", summary)
     return summary
 
@@ -177,7 +142,9 @@ def load_clips(cfg, image_size: int, window: int) -> tuple[np.ndarray, np.ndarra
     return possible_clips(cfg.data.clips, cfg.data.seed, cfg.data.physics), None
 
 
-def _prepare(cfg, run_dir, clips, window: int, image_size: int) -> tuple[Path, torch.Tensor, np.ndarray | None]:
+def _prepare(cfg, run_dir, clips, window: int, image_size: int, resume: bool) -> tuple[Path, torch.Tensor, np.ndarray | None]:
+    if resume:  # before anything is written
+        check_resumable(run_dir, cfg)
     lengths = None
     if clips is None:  # read before the run directory is written: a bad folder leaves nothing behind
         clips, lengths = load_clips(cfg, image_size, window)
@@ -195,7 +162,7 @@ def train_video(cfg: VideoRunConfig, run_dir: str | Path, clips: np.ndarray | No
                 progress: bool = True) -> dict:
     """Train the video JEPA on `clips` (N, T, 3, H, W) uint8, generated from cfg.data if None."""
     model = VideoJEPA(cfg.model)
-    run_dir, clips, lengths = _prepare(cfg, run_dir, clips, cfg.model.context + 1, model.image_size)
+    run_dir, clips, lengths = _prepare(cfg, run_dir, clips, cfg.model.context + 1, model.image_size, resume)
     return fit(VideoJEPAObjective(model, cfg.loss), clips, cfg.model.context + 1, cfg.train, run_dir, resume, progress, lengths)
 
 
@@ -208,7 +175,7 @@ def train_spatial_video(cfg: SpatialVideoRunConfig, run_dir: str | Path, clips: 
         raise ConfigError(f"train.window={window} must be above model.context={cfg.model.context} "
                           f"and at most the clip length {frames}")
     model = SpatialVideoJEPA(cfg.model)
-    run_dir, clips, lengths = _prepare(cfg, run_dir, clips, window, model.image_size)
+    run_dir, clips, lengths = _prepare(cfg, run_dir, clips, window, model.image_size, resume)
     return fit(SpatialVideoJEPAObjective(model, cfg.loss), clips, window, cfg.train, run_dir, resume, progress, lengths)
 
 
@@ -216,7 +183,7 @@ def train_pixel(cfg: PixelRunConfig, run_dir: str | Path, clips: np.ndarray | No
                 progress: bool = True) -> dict:
     """Train the pixel-space next-frame predictor on the same kind of clips."""
     model = PixelPredictor(cfg.model)
-    run_dir, clips, lengths = _prepare(cfg, run_dir, clips, cfg.model.context + 1, model.image_size)
+    run_dir, clips, lengths = _prepare(cfg, run_dir, clips, cfg.model.context + 1, model.image_size, resume)
     return fit(PixelObjective(model), clips, cfg.model.context + 1, cfg.train, run_dir, resume, progress, lengths)
 
 
