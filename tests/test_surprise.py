@@ -180,7 +180,7 @@ def test_surprise_cli_errors(video_run, tmp_path, capsys):
     assert "in [0, 1]" in _error(capsys, ["surprise", str(tmp_path / "hot.npy"), *run])
     assert "config.json is missing" in _error(capsys, ["surprise", str(tmp_path / "short.npy"), "--run", str(tmp_path)])
     (tmp_path / "config.json").write_text(json.dumps({"kind": "two_rooms"}))
-    assert "not a video run config" in _error(capsys, ["surprise", str(tmp_path / "short.npy"), "--run", str(tmp_path)])
+    assert "not a video run" in _error(capsys, ["surprise", str(tmp_path / "short.npy"), "--run", str(tmp_path)])
 
 
 def test_physics_pair_cli_writes_a_matched_pair(tmp_path, capsys):

@@ -14,12 +14,64 @@ from .data.dataset import DatasetError
 from .data.video_io import VideoError
 from .train.checkpoint import CheckpointError
 
-USER_ERRORS = (DatasetError, CheckpointError, ConfigError, FileNotFoundError, VideoError)
+USER_ERRORS = (DatasetError, CheckpointError, ConfigError, FileNotFoundError, NotADirectoryError, IsADirectoryError,
+               FileExistsError, PermissionError, VideoError)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse whose mistakes are a ConfigError: one line `hjepa: error: ...`, exit status 2."""
+
+    def error(self, message: str):
+        command = self.prog.removeprefix("hjepa").strip()
+        raise ConfigError(f"{command}: {message}" if command else message)
+
+
+def _number(kind, low: float, strict: bool):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+        if value != value or value in (float("inf"), float("-inf")):
+            raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+        if value < low or (strict and value == low):
+            raise argparse.ArgumentTypeError(f"must be {'>' if strict else '>='} {low:g}, got {text}")
+        return value
+    return parse
+
+
+positive_int, count = _number(int, 0, strict=True), _number(int, 0, strict=False)
+nonneg_float = _number(float, 0.0, strict=False)
+
+
+def _new_dataset_dir(out) -> None:
+    """--out for a dataset: a directory that does not hold one yet (never overwrite data)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file: name a directory for the dataset")
+    if (out / "meta.json").exists():
+        raise ConfigError(f"{out} already holds a dataset: choose another --out")
+
+
+def _dir_arg(out) -> Path:
+    """--out for a directory of results: it may exist, but not as a file."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file: name a directory")
+    return out
+
+
+def _output_file(path, flag: str) -> None:
+    """A file to write: refuse early (before any work) when a directory on its way is a file."""
+    for parent in Path(path).parents:
+        if parent.exists() and not parent.is_dir():
+            raise ConfigError(f"{flag} {path}: {parent} is a file, not a directory")
 
 
 def cmd_collect(args) -> dict:
     from .envs import make_world
 
+    _new_dataset_dir(args.out)
     world = make_world(args.world)
     overrides = list(args.set or [])
     if args.fixed_layout:
@@ -46,7 +98,7 @@ def cmd_train(args) -> dict:
         overrides.append(f"train.minutes={args.minutes}")
     if args.steps is not None:
         overrides.append(f"train.steps={args.steps}")
-    run_dir = Path(args.out)
+    run_dir = _dir_arg(args.out)
     if args.resume:  # the run's own config; train() refuses any change but budget, logging and device
         if args.config:
             raise ConfigError("--resume continues the run under its saved config.json: drop --config")
@@ -75,11 +127,18 @@ def _table(rows: list[tuple[str, object]]) -> str:
 
 
 def _planner_overrides(items: list[str] | None) -> dict:
-    """KEY=VALUE planner overrides (numbers, lists and booleans parsed as JSON) as a dict."""
+    """KEY=VALUE planner overrides (numbers, lists and booleans parsed as YAML) as a dict."""
+    import yaml
+
     overrides = {}
     for item in items or []:
-        key, _, value = item.partition("=")
-        overrides[key.removeprefix("planner.")] = json.loads(value) if value[:1] in "-0123456789[tf" else value
+        key, eq, value = item.partition("=")
+        if not eq or not key:
+            raise ConfigError(f"planner override {item!r} must look like key=value, e.g. horizon=10")
+        try:
+            overrides[key.removeprefix("planner.")] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise ConfigError(f"planner override {item!r}: cannot read the value {value!r}") from None
     return overrides
 
 
@@ -107,6 +166,8 @@ def cmd_eval(args) -> dict:
     from .train.checkpoint import save_weights
 
     run_dir = Path(args.run)
+    if args.gif:
+        _output_file(args.gif, "--gif")
     run_cfg = load_run_config(run_dir)
     world_name = args.world or world_of_run(run_dir)
     world = make_world(world_name)
@@ -195,8 +256,7 @@ def cmd_explore(args) -> dict:
     from .envs import make_world
 
     cfg = apply_overrides(ExploreConfig(episodes=args.episodes, minutes=args.minutes), args.set or [])
-    if (Path(args.out) / "meta.json").exists():  # never overwrite a dataset (the run's own, say)
-        raise ConfigError(f"{args.out} already holds a dataset: choose another --out")
+    _new_dataset_dir(args.out)  # never overwrite a dataset (the run's own, say)
     world = world_of_run(args.run)
     agent = Agent.load(args.run, planner_for(world, **{"seed": cfg.seed, **_planner_overrides(args.planner_set)}),
                        device=args.device)
@@ -235,8 +295,7 @@ def cmd_export(args) -> dict:
 def cmd_import(args) -> dict:
     from .data.interchange import import_any
 
-    if (Path(args.out) / "meta.json").exists():
-        raise ConfigError(f"{args.out} already holds a dataset: choose another --out")
+    _new_dataset_dir(args.out)
     dataset = import_any(args.path, args.image_size)
     if args.world:
         dataset.meta["world"] = args.world
@@ -269,6 +328,7 @@ def cmd_train_video(args) -> dict:
     from .train.video import SpatialVideoRunConfig, VideoRunConfig, train_spatial_video, train_video
 
     cfg_cls, trainer = (SpatialVideoRunConfig, train_spatial_video) if args.latent == "spatial" else (VideoRunConfig, train_video)
+    _dir_arg(args.out)
     overrides = list(args.set or [])
     if args.minutes is not None:
         overrides.append(f"train.minutes={args.minutes}")
@@ -294,8 +354,8 @@ def cmd_physics_pair(args) -> dict:
     from .data.physics import violation_pairs
     from .data.video_io import write_gif
 
+    out = _dir_arg(args.out)
     pairs = violation_pairs(args.property, args.pairs, seed=args.seed)
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     files = []
     for i in range(len(pairs.onset)):
@@ -351,16 +411,16 @@ def cmd_surprise(args) -> dict:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="hjepa", description="JEPA world models and planning toward goal images.")
+    p = Parser(prog="hjepa", description="JEPA world models and planning toward goal images.")
     sub = p.add_subparsers(dest="command", required=True)
 
     c = sub.add_parser("collect", help="write reward-free trajectories of a world to a dataset directory")
     c.add_argument("--out", required=True, type=Path)
     c.add_argument("--world", "--env", default="two_rooms",
                    help="a world (two_rooms, rooms, pendulum) or any Gymnasium id with image observations or rgb_array rendering")
-    c.add_argument("--trajectories", type=int, default=2000)
-    c.add_argument("--length", type=int, default=64, help="actions per trajectory")
-    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--trajectories", type=positive_int, default=2000)
+    c.add_argument("--length", type=positive_int, default=64, help="actions per trajectory")
+    c.add_argument("--seed", type=count, default=0)
     c.add_argument("--fixed-layout", type=int, nargs="+", metavar="N",
                    help="one layout for every trajectory: Two-Rooms WALL_X DOOR_Y, Rooms a layout seed")
     c.add_argument("--set", nargs="*", metavar="KEY=VALUE",
@@ -372,8 +432,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--data", help="dataset directory (overrides the config's data)")
     t.add_argument("--out", required=True, help="run directory for checkpoints, logs and config")
     t.add_argument("--config", help="YAML run config")
-    t.add_argument("--minutes", type=float, help="wall-clock training budget")
-    t.add_argument("--steps", type=int, help="maximum training steps")
+    t.add_argument("--minutes", type=nonneg_float, help="wall-clock training budget (0: none, stop at --steps)")
+    t.add_argument("--steps", type=positive_int, help="maximum training steps")
     t.add_argument("--resume", action="store_true", help="continue the run in --out")
     t.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="config overrides, e.g. loss.idm=0 train.batch_size=128")
     t.add_argument("--quiet", action="store_true")
@@ -381,19 +441,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("eval", help="plan toward goal images with a trained run and report success")
     e.add_argument("run")
-    e.add_argument("--episodes", type=int, default=50)
+    e.add_argument("--episodes", type=positive_int, default=50)
     e.add_argument("--world", help="default: the world the run was trained on")
     e.add_argument("--protocol", choices=["world", "dataset"], default="world",
                    help="world: the world's own task sampler; dataset: start at step t of a held-out trajectory, "
                         "goal its frame at t + --goal-offset")
-    e.add_argument("--goal-offset", type=int, default=25, help="dataset protocol: steps from start to goal")
-    e.add_argument("--budget", type=int, help="steps per task (default: the world's; dataset protocol 50)")
+    e.add_argument("--goal-offset", type=positive_int, default=25, help="dataset protocol: steps from start to goal")
+    e.add_argument("--budget", type=positive_int, help="steps per task (default: the world's; dataset protocol 50)")
     e.add_argument("--data", help="dataset protocol: take tasks from this dataset (default: the run's held-out split)")
     e.add_argument("--random-baseline", action="store_true", help="also run a random policy on the same tasks")
     e.add_argument("--planner", choices=list(PLANNER_NAMES), help="default: the world's tuned planner (cem+grad)")
-    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--seed", type=count, default=0)
     e.add_argument("--gif", help="write the first --gif-episodes episodes to this GIF")
-    e.add_argument("--gif-episodes", type=int, default=3)
+    e.add_argument("--gif-episodes", type=positive_int, default=3)
     e.add_argument("--device", default="auto")
     e.add_argument("--skip-probes", action="store_true", help="skip the position probe and rollout-error report")
     e.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="planner overrides, e.g. horizon=10 num_samples=512")
@@ -402,7 +462,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("fit-value", help="fit the goal-conditioned cost-to-go V(z, g) of a trained run (for A* and terminal costs)")
     v.add_argument("run")
-    v.add_argument("--steps", type=int, default=3000)
+    v.add_argument("--steps", type=positive_int, default=3000)
     v.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="overrides, e.g. expectile=0.1 critic.hidden_dim=128")
     v.add_argument("--quiet", action="store_true")
     v.set_defaults(func=cmd_fit_value)
@@ -419,8 +479,8 @@ def build_parser() -> argparse.ArgumentParser:
     x = sub.add_parser("explore", help="reward-free data from the agent itself: plan toward random goal images, record it")
     x.add_argument("run")
     x.add_argument("--out", required=True, help="dataset directory to write")
-    x.add_argument("--episodes", type=int, default=40, help="at most this many tasks")
-    x.add_argument("--minutes", type=float, default=0.0, help="wall-clock budget (0: no limit)")
+    x.add_argument("--episodes", type=positive_int, default=40, help="at most this many tasks")
+    x.add_argument("--minutes", type=nonneg_float, default=0.0, help="wall-clock budget (0: no limit)")
     x.add_argument("--device", default="auto")
     x.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="overrides, e.g. chunk_length=64 seed=7")
     x.add_argument("--planner-set", nargs="*", metavar="KEY=VALUE", help="planner overrides, as for eval")
@@ -429,7 +489,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("refit-predictor", help="refit a trained run's predictor on cached latents (encoder frozen, big batches)")
     r.add_argument("run")
-    r.add_argument("--minutes", type=float, default=3.0, help="wall-clock budget, encoding the dataset included")
+    r.add_argument("--minutes", type=nonneg_float, default=3.0, help="wall-clock budget, encoding the dataset included (0: none)")
     r.add_argument("--extra-data", help="a second dataset to learn from too, e.g. the agent's own (hjepa explore)")
     r.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="overrides, e.g. batch_size=256 lr=1e-4")
     r.add_argument("--quiet", action="store_true")
@@ -445,24 +505,24 @@ def build_parser() -> argparse.ArgumentParser:
     im = sub.add_parser("import", help="read an HDF5 episode file or a Minari dataset directory into a dataset")
     im.add_argument("path")
     im.add_argument("--out", required=True, help="dataset directory to write")
-    im.add_argument("--image-size", type=int, help="resize frames to this square size (the encoders read square images)")
+    im.add_argument("--image-size", type=positive_int, help="resize frames to this square size (the encoders read square images)")
     im.add_argument("--world", help="the world the data come from (default: as recorded in the file, else 'imported')")
     im.set_defaults(func=cmd_import)
 
     d = sub.add_parser("demo", help="collect, train, plan and report in a few minutes")
     d.add_argument("--out", default="demo_run")
-    d.add_argument("--trajectories", type=int, default=1000)
-    d.add_argument("--minutes", type=float, default=4.0)
-    d.add_argument("--episodes", type=int, default=20)
-    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--trajectories", type=positive_int, default=1000)
+    d.add_argument("--minutes", type=nonneg_float, default=4.0)
+    d.add_argument("--episodes", type=positive_int, default=20)
+    d.add_argument("--seed", type=count, default=0)
     d.add_argument("--quiet", action="store_true")
     d.set_defaults(func=cmd_demo)
 
     tv = sub.add_parser("train-video", help="train an action-free video JEPA on generated physics clips or a folder of yours")
     tv.add_argument("--out", required=True, help="run directory")
     tv.add_argument("--config", help="YAML run config")
-    tv.add_argument("--minutes", type=float, help="wall-clock training budget")
-    tv.add_argument("--clips", type=int, help="training clips to generate")
+    tv.add_argument("--minutes", type=nonneg_float, help="wall-clock training budget (0: none, stop at train.steps)")
+    tv.add_argument("--clips", type=positive_int, help="training clips to generate")
     tv.add_argument("--data", help="a folder of your own clips (.npy, .gif, .mp4; any length, resized to the model's "
                                    "input) instead of generated physics clips")
     tv.add_argument("--latent", choices=["vector", "spatial"], default="vector",
@@ -475,15 +535,15 @@ def build_parser() -> argparse.ArgumentParser:
     pp = sub.add_parser("physics-pair", help="write matched possible/impossible physics clips (.npy and .gif)")
     pp.add_argument("property", choices=["permanence", "continuity", "solidity", "immutability"])
     pp.add_argument("--out", default="physics_clips")
-    pp.add_argument("--pairs", type=int, default=1)
-    pp.add_argument("--seed", type=int, default=0)
+    pp.add_argument("--pairs", type=positive_int, default=1)
+    pp.add_argument("--seed", type=count, default=0)
     pp.set_defaults(func=cmd_physics_pair)
 
     s = sub.add_parser("surprise", help="per-frame surprise of a video under a trained video JEPA (CSV, PNG plot)")
     s.add_argument("video", help=".npy, .gif, or .mp4 (needs imageio) clip of RGB frames, resized to the model's input")
     s.add_argument("--run", required=True, help="a video run directory (hjepa train-video or the benchmark)")
-    s.add_argument("--context", type=int, help="context frames (default: the run's calibrated context, else the longest it was trained on)")
-    s.add_argument("--threshold", type=float, help="default: the run's calibration, else mean + 3 std of this clip")
+    s.add_argument("--context", type=positive_int, help="context frames (default: the run's calibrated context, else the longest it was trained on)")
+    s.add_argument("--threshold", type=nonneg_float, help="default: the run's calibration, else mean + 3 std of this clip")
     s.add_argument("--out", help="output path prefix (default: next to the video)")
     s.add_argument("--device", default="auto")
     s.add_argument("--quiet", action="store_true")
@@ -502,7 +562,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         run(argv)
     except USER_ERRORS as err:
-        print(f"hjepa: error: {err}", file=sys.stderr)
+        print("hjepa: error: " + " ".join(str(err).split()), file=sys.stderr)  # one line, whatever the message
         raise SystemExit(2) from None
     except KeyboardInterrupt:
         raise SystemExit(130) from None

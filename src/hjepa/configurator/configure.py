@@ -70,15 +70,12 @@ def train_config_for(data: str, overrides: list[str], base: RunConfig | None = N
     from ..data.dataset import TrajectoryDataset
 
     apply_overrides(base or RunConfig(), list(overrides))  # a mistyped override is the first error, before any data
-    meta_path = Path(data) / "meta.json"
-    if not meta_path.is_file():
-        TrajectoryDataset.load(data, verify_checksums=False)  # raises the dataset's own one-line error
-    meta = json.loads(meta_path.read_text())
-    world = meta.get("world", "two_rooms")
-    c, h, w = meta.get("obs_shape", [2, 65, 65])
+    dataset = TrajectoryDataset.load(data, verify_checksums=False, in_memory=False)  # checked: one-line errors
+    world = dataset.world
+    c, h, w = dataset.obs_shape
     if h != w:
         raise ConfigError(f"{data}: frames are {h}x{w}; the encoders read square images (resize them on import/collection)")
-    action_dim = meta.get("action_dim", 2)
+    action_dim = dataset.action_dim
     try:
         world_defaults = list(make_world(world).train_overrides)
     except ConfigError:  # data from a world this install does not know (an imported dataset): no tuned defaults

@@ -193,6 +193,10 @@ class TrajectoryDataset:
         n, t1 = self.observations.shape[:2]
         if self.actions.ndim != 3 or self.actions.shape[:2] != (n, t1 - 1):
             raise DatasetError(f"actions has shape {self.actions.shape}, expected ({n}, {t1 - 1}, A)")
+        if not np.isfinite(self.actions).all():
+            bad = np.argwhere(~np.isfinite(self.actions))[0]
+            raise DatasetError(f"actions hold NaN or inf (first at trajectory {bad[0]}, step {bad[1]}): "
+                               "every action must be a finite number")
         optional = {"states": (n, t1), "layouts": (n,), "lengths": (n,), "seeds": (n,)}
         for name, lead in optional.items():
             value = getattr(self, name)
@@ -256,6 +260,8 @@ class TrajectoryDataset:
         """Load and check a dataset; `in_memory=False` leaves the observations on disk (DiskFrames)."""
         directory = Path(directory)
         meta_path = directory / "meta.json"
+        if directory.is_file():
+            raise DatasetError(f"{directory} is a file: a dataset is a directory (made by `hjepa collect` or `hjepa import`)")
         if not directory.is_dir():
             raise DatasetError(f"dataset directory {directory} does not exist")
         if not meta_path.is_file():

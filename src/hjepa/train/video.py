@@ -194,9 +194,15 @@ def load_video_model(run_dir: str | Path, device: str = "auto"):
         raise ckpt.CheckpointError(f"{run_dir} is not a run directory: config.json is missing")
     try:
         raw = json.loads(path.read_text())
-        cfg_cls, model_cls = RUN_KINDS[raw.get("kind")]
+    except json.JSONDecodeError as err:
+        raise ckpt.CheckpointError(f"{path} is not valid JSON: {err}") from None
+    if not isinstance(raw, dict) or raw.get("kind") not in RUN_KINDS:
+        raise ckpt.CheckpointError(f"{run_dir} is not a video run (its config names no video model kind): "
+                                   "train one with `hjepa train-video`")
+    cfg_cls, model_cls = RUN_KINDS[raw["kind"]]
+    try:
         cfg = from_dict(cfg_cls, raw)
-    except (json.JSONDecodeError, ConfigError, KeyError) as err:
-        raise ckpt.CheckpointError(f"{path} is not a video run config ({err}); train one with `hjepa train-video`") from None
+    except ConfigError as err:
+        raise ckpt.CheckpointError(f"{path} is not a valid video run config: {err}") from None
     model = ckpt.load_trained_model(model_cls(cfg.model), run_dir)
     return model.to(pick_device(device)).eval()
