@@ -52,8 +52,9 @@ def last_logged_step(run: Path) -> int:
     return max((int(r[0]) for r in rows if r and r[0].isdigit()), default=0)
 
 
-def half_written(run: Path) -> bool:
-    return any((run / "checkpoints").glob(".step_*.tmp"))
+def half_written(run: Path) -> set[str]:
+    """The temporary directories of checkpoint units being written (or left by a killed write)."""
+    return {p.name for p in (run / "checkpoints").glob(".step_*.tmp")}
 
 
 def main() -> None:
@@ -83,6 +84,7 @@ def main() -> None:
     while kills < args.kills:
         resume = Checkpoints(cut).exists()
         start_step = Checkpoints(cut).load().state["step"] if resume else 0
+        left_before = half_written(cut)  # a torn unit of an earlier kill, not yet cleaned up
         proc = subprocess.Popen(train_cmd(data, cut, args, resume), env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True)
         # until it steps past where it resumed (the first attempt: until it has a unit to resume from)
@@ -91,7 +93,7 @@ def main() -> None:
         resumed_ok += resume and proc.poll() is None
         during_write = kills % 4 == 3
         deadline = time.time() + (10.0 if during_write else rng.uniform(0, args.max_wait))
-        while proc.poll() is None and time.time() < deadline and not (during_write and half_written(cut)):
+        while proc.poll() is None and time.time() < deadline and not (during_write and half_written(cut) - left_before):
             time.sleep(0.0005 if during_write else 0.005)
         if proc.poll() is not None:  # it finished (or failed) before the kill: the budget is too small
             err = proc.stderr.read()
@@ -99,7 +101,7 @@ def main() -> None:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         kills += 1
-        torn += half_written(cut)
+        torn += bool(half_written(cut) - left_before)
         lost.append(last_logged_step(cut) - Checkpoints(cut).load().state["step"])
     final = subprocess.run(train_cmd(data, cut, args, True), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     resumed_ok += final.returncode == 0

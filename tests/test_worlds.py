@@ -224,11 +224,11 @@ def test_frame_stack_shows_the_last_frames_oldest_first():
     assert np.array_equal(second[:3], first[3:]) and not np.array_equal(second[3:], first[3:])
 
 
-def test_the_readme_example_of_wrapping_an_env_runs(tmp_path, monkeypatch, capsys):
+def test_the_docs_example_of_wrapping_an_env_runs(tmp_path, monkeypatch, capsys):
     import re
     from pathlib import Path
 
-    text = (Path(__file__).parents[1] / "README.md").read_text()
+    text = (Path(__file__).parents[1] / "docs" / "worlds.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", text[text.index("**Wrapping your own environment.**"):], re.S)[:2]
     small = {'"500"': '"24"', '"3000"': '"4"', '"50"': '"1"', '"--random-baseline"]': '"--random-baseline", "--quiet"]'}
     code = blocks[0] + "\n" + blocks[1]
@@ -236,6 +236,6 @@ def test_the_readme_example_of_wrapping_an_env_runs(tmp_path, monkeypatch, capsy
         assert old in code
         code = code.replace(old, new)
     monkeypatch.chdir(tmp_path)
-    exec(compile(code, "README.md", "exec"), {"__name__": "readme_example"})
+    exec(compile(code, "docs/worlds.md", "exec"), {"__name__": "docs_example"})
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["world"] == "dot" and result["episodes"] == 1 and 0 <= result["random_success_rate"] <= 1

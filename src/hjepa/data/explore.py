@@ -18,9 +18,9 @@ import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from tqdm import tqdm
 
 from ..config import Checked, ConfigError
+from ..progress import BudgetBar
 from .dataset import TrajectoryDataset
 
 
@@ -48,8 +48,8 @@ def collect_with_agent(agent, cfg: ExploreConfig, env, progress: bool = True, wo
     start = time.time()
     obs_chunks, action_chunks, state_chunks, layouts = [], [], [], []
     successes, steps, episodes = 0, 0, 0
-    bar = tqdm(range(cfg.episodes), desc="explore", unit="ep", disable=not progress, dynamic_ncols=True)
-    for i in bar:
+    bar = BudgetBar(cfg.episodes, cfg.minutes, desc="explore", unit="ep", disable=not progress)
+    for i in range(cfg.episodes):
         if cfg.minutes > 0 and time.time() - start > cfg.minutes * 60:
             break
         obs, info = env.reset(seed=cfg.seed + i)
@@ -71,7 +71,8 @@ def collect_with_agent(agent, cfg: ExploreConfig, env, progress: bool = True, wo
             action_chunks.append(np.stack(actions)[idx[:, :-1]])
             state_chunks.append(np.stack(states).astype(np.float32)[idx])
             layouts.append(np.tile(_scene(info), (len(idx), 1)))
-        bar.set_postfix(chunks=sum(len(c) for c in obs_chunks))
+        bar.set_postfix(chunks=sum(len(c) for c in obs_chunks), success=f"{successes / episodes:.2f}")
+        bar.update()
     bar.close()
     if not obs_chunks:
         raise ConfigError(f"no episode lasted {cfg.chunk_length} steps: lower chunk_length or raise episodes/minutes")

@@ -26,11 +26,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
-from tqdm import tqdm
 
 from ..config import Checked, ConfigError
 from ..configurator import load_run_config, load_world_model
 from ..data.dataset import TrajectoryDataset
+from ..progress import BudgetBar
 from ..utils import seed_everything
 from ..world_model.objective import latent_prediction_error
 from . import checkpoint as ckpt
@@ -102,7 +102,7 @@ def refit_predictor(run_dir: str | Path, cfg: RefitConfig = RefitConfig(), progr
     optimizer = torch.optim.AdamW(model.predictor.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     model.predictor.train()
     budget_s = cfg.minutes * 60.0
-    bar = tqdm(total=cfg.steps, desc="refit", disable=not progress, dynamic_ncols=True)
+    bar = BudgetBar(cfg.steps, cfg.minutes, elapsed=time.time() - start_time, desc="refit", disable=not progress)
     step, loss = 0, torch.zeros(())
     while step < cfg.steps and (budget_s <= 0 or time.time() - start_time < budget_s):
         windows = [sample_latent_windows(*pool, size, cfg.seq_len, k, generator) for pool, size in zip(pools, sizes) if size > 0]

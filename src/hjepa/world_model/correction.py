@@ -3,7 +3,8 @@
 A learned model is wrong in places the data covered thinly. In Two-Rooms the worst such place is
 the door's edge: the model lets the agent through the wall a few pixels beside the door, the
 planner finds that leak, and the real agent pushes into the wall for the rest of the episode
-(8 of the 10 failures in 40 tasks on the session-7 benchmark model). The agent does see its
+(8 of the 10 failures in 40 tasks on the 20-minute benchmark model of 2026-11-25 that scored 0.71;
+benchmarks/RESULTS.md, "episodic correction"). The agent does see its
 mistake: after each predictor step's worth of actions, the state it lands in differs from the
 predicted one. This adapter remembers those residuals r_m = z_m' - f(z_m, a_m) and adds them,
 kernel-weighted, to every later prediction from a nearby state with a similar action:
