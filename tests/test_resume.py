@@ -180,3 +180,50 @@ def test_train_cli_on_an_existing_run_or_without_one(tiny_dataset_dir, tmp_path,
     run_cli(["train", "--data", str(tiny_dataset_dir), "--out", str(run), "--steps", "2", "--quiet", "--set", *SMALL])
     with pytest.raises(ConfigError, match="already holds a run"):
         run_cli(["train", "--data", str(tiny_dataset_dir), "--out", str(run), "--steps", "2", "--quiet"])
+
+
+def _raise_after(monkeypatch, module, name: str, calls: int):
+    """Make module.name raise Killed from its (calls + 1)-th call on."""
+    real, count = getattr(module, name), {"n": 0}
+
+    def wrapped(*args, **kwargs):
+        count["n"] += 1
+        if count["n"] > calls:
+            raise Killed
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, wrapped)
+
+
+def test_refit_and_fit_value_resume_exactly(tiny_dataset_dir, tmp_path, monkeypatch):
+    import hjepa.train.refit as refit
+    import hjepa.train.value as value
+
+    base = tmp_path / "base"
+    train(_cfg(tiny_dataset_dir, 2), base, progress=False)
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    shutil_copy = __import__("shutil").copytree
+    shutil_copy(base, whole)
+    shutil_copy(base, cut)
+    rcfg = refit.RefitConfig(minutes=0, steps=7, batch_size=16, seq_len=2, checkpoint_every=2, log_every=1)
+    refit.refit_predictor(whole, rcfg, progress=False)
+    with monkeypatch.context() as m:
+        _raise_after(m, refit, "sample_latent_windows", 1 + 5)  # the held-out check, then 5 batches
+        with pytest.raises(Killed):
+            refit.refit_predictor(cut, rcfg, progress=False)
+    assert Checkpoints(cut, "refit_checkpoints").load().state["step"] == 4
+    with pytest.raises(ConfigError, match="cannot change lr"):
+        refit.refit_predictor(cut, refit.RefitConfig(minutes=0, steps=7, batch_size=16, seq_len=2, lr=1e-2,
+                                                     checkpoint_every=2, log_every=1), progress=False, resume=True)
+    refit.refit_predictor(cut, rcfg, progress=False, resume=True)
+    assert _same_weights(load_weights(whole / "model.safetensors"), load_weights(cut / "model.safetensors"))
+
+    vcfg = value.ValueConfig(steps=7, batch_size=32, checkpoint_every=3)
+    value.fit_value(whole, vcfg, progress=False)
+    with monkeypatch.context() as m:
+        _raise_after(m, value, "sample_hindsight_pairs", 5)
+        with pytest.raises(Killed):
+            value.fit_value(cut, vcfg, progress=False)
+    assert Checkpoints(cut, "value_checkpoints").load().state["step"] == 3
+    value.fit_value(cut, vcfg, progress=False, resume=True)
+    assert _same_weights(load_weights(whole / "value.safetensors"), load_weights(cut / "value.safetensors"))

@@ -218,8 +218,12 @@ def cmd_eval(args) -> dict:
 def cmd_fit_value(args) -> dict:
     from .train.value import ValueConfig, fit_value
 
-    cfg = apply_overrides(ValueConfig(steps=args.steps), args.set or [])
-    summary = fit_value(args.run, cfg, progress=not args.quiet)
+    given = [f"steps={args.steps}"] if args.steps is not None else []
+    if args.resume:  # the fit's saved config; only its budget and logging may change
+        cfg = apply_overrides(load_file(ValueConfig, Path(args.run) / "value_config.json"), given + list(args.set or []))
+    else:
+        cfg = apply_overrides(ValueConfig(), given + list(args.set or []))
+    summary = fit_value(args.run, cfg, progress=not args.quiet, resume=args.resume)
     print(json.dumps({"run": args.run, **summary}))
     return summary
 
@@ -272,8 +276,14 @@ def cmd_explore(args) -> dict:
 def cmd_refit_predictor(args) -> dict:
     from .train.refit import RefitConfig, refit_predictor
 
-    cfg = apply_overrides(RefitConfig(minutes=args.minutes, extra_data=args.extra_data or ""), args.set or [])
-    summary = refit_predictor(args.run, cfg, progress=not args.quiet)
+    given = [f"minutes={args.minutes}"] if args.minutes is not None else []
+    if args.resume:  # the refit's saved config; only its budget and logging may change
+        if args.extra_data:
+            raise ConfigError("--resume continues the refit under its saved refit_config.json: drop --extra-data")
+        cfg = apply_overrides(load_file(RefitConfig, Path(args.run) / "refit_config.json"), given + list(args.set or []))
+    else:
+        cfg = apply_overrides(RefitConfig(extra_data=args.extra_data or ""), given + list(args.set or []))
+    summary = refit_predictor(args.run, cfg, progress=not args.quiet, resume=args.resume)
     print(json.dumps({"run": args.run, **summary}))
     return summary
 
@@ -462,7 +472,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("fit-value", help="fit the goal-conditioned cost-to-go V(z, g) of a trained run (for A* and terminal costs)")
     v.add_argument("run")
-    v.add_argument("--steps", type=positive_int, default=3000)
+    v.add_argument("--steps", type=positive_int, help="optimizer steps (default 3000)")
+    v.add_argument("--resume", action="store_true", help="continue a fit that was stopped (RUN/value_checkpoints)")
     v.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="overrides, e.g. expectile=0.1 critic.hidden_dim=128")
     v.add_argument("--quiet", action="store_true")
     v.set_defaults(func=cmd_fit_value)
@@ -489,8 +500,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("refit-predictor", help="refit a trained run's predictor on cached latents (encoder frozen, big batches)")
     r.add_argument("run")
-    r.add_argument("--minutes", type=nonneg_float, default=3.0, help="wall-clock budget, encoding the dataset included (0: none)")
+    r.add_argument("--minutes", type=nonneg_float, help="wall-clock budget, encoding the dataset included (default 3; 0: none)")
     r.add_argument("--extra-data", help="a second dataset to learn from too, e.g. the agent's own (hjepa explore)")
+    r.add_argument("--resume", action="store_true", help="continue a refit that was stopped (RUN/refit_checkpoints)")
     r.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="overrides, e.g. batch_size=256 lr=1e-4")
     r.add_argument("--quiet", action="store_true")
     r.set_defaults(func=cmd_refit_predictor)

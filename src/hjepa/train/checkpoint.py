@@ -260,21 +260,21 @@ class Checkpoints:
 
 
 class MetricsLog:
-    """One row of scalars per log step, to TensorBoard (RUN/tb) and to RUN/metrics.csv (appended
+    """One row of scalars per log step, to TensorBoard (RUN/tb, tags `tag/name`) and to RUN/`name` (appended
     on resume; the header is written once). `resume_step`: rows logged after that step (by a run
     killed before its next checkpoint) are dropped, since the resumed run logs them again."""
 
-    def __init__(self, run_dir: Path, resume_step: int | None = None):
+    def __init__(self, run_dir: Path, resume_step: int | None = None, name: str = "metrics.csv", tag: str = "train"):
         from torch.utils.tensorboard import SummaryWriter
 
-        self.csv_path = Path(run_dir) / "metrics.csv"
+        self.csv_path = Path(run_dir) / name
         if resume_step is not None and self.csv_path.is_file():
             with open(self.csv_path, newline="") as f:
                 rows = list(csv.reader(f))
             kept = rows[:1] + [r for r in rows[1:] if r and r[0].isdigit() and int(r[0]) <= resume_step]
             with open(self.csv_path, "w", newline="") as f:
                 csv.writer(f).writerows(kept)
-        self.tb = SummaryWriter(str(Path(run_dir) / "tb"))
+        self.tb, self.tag = SummaryWriter(str(Path(run_dir) / "tb"), filename_suffix=f".{tag}"), tag
         self.csv_file = open(self.csv_path, "a", newline="")
         self.csv_writer = None
 
@@ -282,7 +282,7 @@ class MetricsLog:
         """`row` holds "step" and any scalars."""
         for k, v in row.items():
             if k != "step":
-                self.tb.add_scalar(f"train/{k}", v, row["step"])
+                self.tb.add_scalar(f"{self.tag}/{k}", v, row["step"])
         if self.csv_writer is None:
             self.csv_writer = csv.DictWriter(self.csv_file, fieldnames=list(row))
             if self.csv_path.stat().st_size == 0:

@@ -42,21 +42,26 @@ def cosine_with_warmup(warmup: int) -> Callable[[int, float], float]:
 class TrainingLoop:
     """See the module docstring. `cfg` has steps, minutes, lr, log_every, checkpoint_every (and
     warmup_steps for the default schedule); `modules` and `generators` are what a checkpoint holds
-    besides the optimizer."""
+    besides the optimizer. A trainer that is not the run's main one names its own checkpoint
+    `folder` and `metrics` file, and `publish=False` keeps RUN/model.safetensors for itself to
+    write; `spent` is wall clock already used from the minutes budget (e.g. encoding the data).
+    `run_dir=None`: an in-memory fit with no checkpoints or logs."""
 
-    def __init__(self, run_dir: str | Path, cfg, optimizer: torch.optim.Optimizer, modules: dict[str, torch.nn.Module],
-                 generators: dict[str, np.random.Generator | torch.Generator], resume: bool = False, desc: str = "train",
-                 progress: bool = True, schedule: Callable[[int, float], float] | None = None, folder: str = "checkpoints",
-                 rank: int = 0, world: int = 1, log: bool = True):
-        self.run_dir, self.cfg, self.optimizer = Path(run_dir), cfg, optimizer
-        self.modules, self.generators, self.rank, self.world = modules, generators, rank, world
+    def __init__(self, run_dir: str | Path | None, cfg, optimizer: torch.optim.Optimizer,
+                 modules: dict[str, torch.nn.Module], generators: dict[str, np.random.Generator | torch.Generator],
+                 resume: bool = False, desc: str = "train", progress: bool = True,
+                 schedule: Callable[[int, float], float] | None = None, folder: str = "checkpoints",
+                 metrics: str = "metrics.csv", publish: bool = True, spent: float = 0.0, rank: int = 0, world: int = 1):
+        self.run_dir, self.cfg, self.optimizer = (Path(run_dir) if run_dir is not None else None), cfg, optimizer
+        self.modules, self.generators, self.rank, self.world, self.publish = modules, generators, rank, world, publish
         self.schedule = schedule or cosine_with_warmup(cfg.warmup_steps)
-        self.checkpoints = ckpt.Checkpoints(run_dir, folder)
-        self.step, self.elapsed_before, self.saved_step, self.terms = 0, 0.0, -1, {}
+        self.checkpoints = ckpt.Checkpoints(run_dir, folder) if run_dir is not None else None
+        self.step, self.elapsed_before, self.saved_step, self.terms = 0, spent, -1, {}
         if resume:
             self._load()
         self.is_main = rank == 0
-        self.log = ckpt.MetricsLog(self.run_dir, self.step if resume else None) if (self.is_main and log) else None
+        logging = self.is_main and self.run_dir is not None
+        self.log = ckpt.MetricsLog(self.run_dir, self.step if resume else None, metrics, desc) if logging else None
         self.budget_s = cfg.minutes * 60.0
         self.start = time.time()
         self.bar = BudgetBar(cfg.steps, cfg.minutes, initial=self.step, elapsed=self.elapsed_before, desc=desc,
@@ -120,7 +125,7 @@ class TrainingLoop:
     def save(self) -> None:
         """Write a checkpoint unit (every rank's random states in it) unless this step has one,
         then publish the weights as RUN/model.safetensors."""
-        if self.step == self.saved_step:
+        if self.step == self.saved_step or self.checkpoints is None:
             return
         rngs = [ckpt.rng_state(self.generators)]
         if self.world > 1:
@@ -133,9 +138,9 @@ class TrainingLoop:
         tensors["optimizer"] = ckpt.optimizer_to_tensors(self.optimizer)
         unit = self.checkpoints.save(self.step, tensors, {"elapsed_seconds": self.elapsed, "world_size": self.world,
                                                           "rng": rngs})
-        published = self.run_dir / "model.safetensors"
-        first = next(iter(self.modules))
-        ckpt.atomic_write(published, (unit / f"{first}.safetensors").read_bytes())
+        if self.publish:
+            first = next(iter(self.modules))
+            ckpt.atomic_write(self.run_dir / "model.safetensors", (unit / f"{first}.safetensors").read_bytes())
 
     def _load(self) -> None:
         unit = self.checkpoints.load()
@@ -164,16 +169,16 @@ class TrainingLoop:
                       "new random streams", file=sys.stderr)
 
 
-def check_resumable(run_dir: str | Path, cfg) -> None:
-    """Refuse to resume `run_dir` under `cfg` (a full run config) if anything but what its
-    classes declare RESUME_SAFE (budgets, logging, device) differs from the saved config.json."""
+def check_resumable(path: str | Path, cfg) -> None:
+    """Refuse to resume under `cfg` (the trainer's whole config) if anything but what its classes
+    declare RESUME_SAFE (budgets, logging, device) differs from the config saved at `path`."""
     import json
 
     from ..config import ConfigError, from_dict, resume_changes
 
-    path = Path(run_dir) / "config.json"
+    path = Path(path)
     if not path.is_file():
-        raise ckpt.CheckpointError(f"{run_dir} has no config.json: there is no run to resume there")
+        raise ckpt.CheckpointError(f"{path.parent} has no {path.name}: there is nothing to resume there")
     try:
         saved = from_dict(type(cfg), json.loads(path.read_text()))
     except (json.JSONDecodeError, ConfigError) as err:

@@ -21,6 +21,7 @@ for the predictor from the JEPA phase, not from the refit.
 """
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -30,18 +31,19 @@ import torch
 from ..config import Checked, ConfigError
 from ..configurator import load_run_config, load_world_model
 from ..data.dataset import TrajectoryDataset
-from ..progress import BudgetBar
 from ..utils import seed_everything
 from ..world_model.objective import latent_prediction_error
 from . import checkpoint as ckpt
+from .loop import TrainingLoop, check_resumable
 from .value import encode_trajectories
 
 
 @dataclass
 class RefitConfig(Checked):
-    POSITIVE = ("steps", "batch_size", "seq_len", "lr")
+    POSITIVE = ("steps", "batch_size", "seq_len", "lr", "log_every", "checkpoint_every")
     NONNEGATIVE = ("minutes", "weight_decay", "seed")
     FRACTION = ("extra_share",)
+    RESUME_SAFE = ("minutes", "steps", "log_every", "checkpoint_every")
     minutes: float = 3.0  # wall-clock budget, encoding the dataset included
     steps: int = 100_000  # at most this many optimizer steps
     batch_size: int = 512
@@ -51,6 +53,8 @@ class RefitConfig(Checked):
     seed: int = 0
     extra_data: str = ""  # a second dataset of the same world, e.g. the agent's own (`hjepa explore`)
     extra_share: float = 0.25  # share of each batch drawn from extra_data
+    log_every: int = 50  # RUN/refit_metrics.csv
+    checkpoint_every: int = 500  # RUN/refit_checkpoints/ (resume with `hjepa refit-predictor RUN --resume`)
 
 
 def sample_latent_windows(latents: torch.Tensor, actions: torch.Tensor, n: int, seq_len: int, frameskip: int,
@@ -71,10 +75,14 @@ def _latent_pool(model, dataset: TrajectoryDataset, device) -> tuple[torch.Tenso
     return encode_trajectories(model, dataset, frame_stride=1).to(device), torch.from_numpy(dataset.actions).to(device)
 
 
-def refit_predictor(run_dir: str | Path, cfg: RefitConfig = RefitConfig(), progress: bool = True) -> dict:
-    """Fit the run's predictor on its training split's latents; rewrite it in model.safetensors."""
+def refit_predictor(run_dir: str | Path, cfg: RefitConfig = RefitConfig(), progress: bool = True,
+                    resume: bool = False) -> dict:
+    """Fit the run's predictor on its training split's latents; rewrite it in model.safetensors.
+    `resume=True` continues a refit that was stopped, exactly, from RUN/refit_checkpoints/."""
     start_time = time.time()
     run_dir = Path(run_dir)
+    if resume:
+        check_resumable(run_dir / "refit_config.json", cfg)
     seed_everything(cfg.seed)
     model = load_world_model(run_dir)  # the CUDA device when there is one
     device, k = next(model.parameters()).device, model.frameskip
@@ -101,20 +109,23 @@ def refit_predictor(run_dir: str | Path, cfg: RefitConfig = RefitConfig(), progr
 
     optimizer = torch.optim.AdamW(model.predictor.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     model.predictor.train()
-    budget_s = cfg.minutes * 60.0
-    bar = BudgetBar(cfg.steps, cfg.minutes, elapsed=time.time() - start_time, desc="refit", disable=not progress)
-    step, loss = 0, torch.zeros(())
-    while step < cfg.steps and (budget_s <= 0 or time.time() - start_time < budget_s):
-        windows = [sample_latent_windows(*pool, size, cfg.seq_len, k, generator) for pool, size in zip(pools, sizes) if size > 0]
-        loss = latent_prediction_error(model, *(torch.cat(parts) for parts in zip(*windows)))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        step += 1
-        if step % 50 == 0:
-            bar.set_postfix(pred=f"{loss.item():.4f}")
-        bar.update(1)
-    bar.close()
+    if not resume:  # a new refit starts over
+        shutil.rmtree(run_dir / "refit_checkpoints", ignore_errors=True)
+        (run_dir / "refit_metrics.csv").unlink(missing_ok=True)
+        ckpt.write_json(run_dir / "refit_config.json", asdict(cfg))
+    loop = TrainingLoop(run_dir, cfg, optimizer, {"predictor": model.predictor}, {"windows": generator}, resume=resume,
+                        desc="refit", progress=progress, schedule=lambda step, progress: 1.0, folder="refit_checkpoints",
+                        metrics="refit_metrics.csv", publish=False, spent=time.time() - start_time)
+    loss = torch.zeros(())
+    with loop:
+        while loop.next_step():
+            windows = [sample_latent_windows(*pool, size, cfg.seq_len, k, generator) for pool, size in zip(pools, sizes) if size > 0]
+            loss = latent_prediction_error(model, *(torch.cat(parts) for parts in zip(*windows)))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            loop.end_step({"pred": loss})
+    step = loop.step
     model.eval()
     with torch.no_grad():
         after = {name: float(latent_prediction_error(model, *held)) for name, held in checks.items()}
@@ -123,7 +134,7 @@ def refit_predictor(run_dir: str | Path, cfg: RefitConfig = RefitConfig(), progr
     for name, value in model.predictor.state_dict().items():
         weights[f"model.predictor.{name}"] = value.detach().cpu().contiguous()
     ckpt.save_weights(run_dir / "model.safetensors", weights)
-    summary = {"steps": step, "minutes": round((time.time() - start_time) / 60.0, 2), "final_pred_loss": round(float(loss.detach()), 5)}
+    summary = {"steps": step, "minutes": round(loop.elapsed / 60.0, 2), "final_pred_loss": round(float(loss.detach()), 5)}
     for name in checks:  # extra: windows of the data the refit trains on, i.e. how far off the model was there
         summary.update({f"{name}_pred_before": round(before[name], 5), f"{name}_pred_after": round(after[name], 5)})
     if extra is not None:

@@ -106,7 +106,7 @@ def train(cfg: RunConfig, run_dir: str | Path, resume: bool = False, progress: b
     the run in `run_dir` from its last complete checkpoint, exactly (train/loop.py)."""
     run_dir = Path(run_dir)
     if resume:
-        check_resumable(run_dir, cfg)
+        check_resumable(run_dir / "config.json", cfg)
     rank, world = distributed()
     device = pick_device(cfg.train.device, local_rank=int(os.environ.get("LOCAL_RANK", "0")))
     seed_everything(cfg.train.seed)  # same init on every rank

@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from ..actor.search import action_set
 from ..config import Checked, ConfigError, ConfigValueError
@@ -40,12 +40,14 @@ from ..cost.critic import CostToGo, CostToGoConfig
 from ..data.dataset import TrajectoryDataset
 from ..utils import seed_everything
 from . import checkpoint as ckpt
+from .loop import TrainingLoop, check_resumable
 
 
 @dataclass
 class ValueConfig(Checked):
-    POSITIVE = ("steps", "batch_size", "lr", "bellman_directions", "bellman_step")
-    NONNEGATIVE = ("seed",)
+    POSITIVE = ("steps", "batch_size", "lr", "bellman_directions", "bellman_step", "log_every", "checkpoint_every")
+    NONNEGATIVE = ("seed", "minutes")
+    RESUME_SAFE = ("steps", "minutes", "log_every", "checkpoint_every")
     FRACTION = ("expectile", "scene_share", "target_ema")
     CHOICES = {"target": ("hindsight", "bellman")}
     critic: CostToGoConfig = field(default_factory=CostToGoConfig)
@@ -60,6 +62,9 @@ class ValueConfig(Checked):
     bellman_step: float = 1.8  # action length of the Bellman action set, per environment step
     scene_share: float = 0.5  # bellman: share of goals drawn from another trajectory of the same scene
     target_ema: float = 0.01  # bellman: how fast V' follows V
+    minutes: float = 0.0  # wall-clock budget (0: none, stop at `steps`)
+    log_every: int = 50  # RUN/value_metrics.csv
+    checkpoint_every: int = 1000  # RUN/value_checkpoints/ (resume with `hjepa fit-value RUN --resume`)
 
     def check(self) -> None:
         if not 0 <= self.bellman_rank < self.bellman_directions:
@@ -95,28 +100,34 @@ def sample_hindsight_pairs(latents: torch.Tensor, n: int, frameskip: int, genera
     return latents[traj, start], latents[traj, goal], steps
 
 
-def _cosine_lr(optimizer: torch.optim.Optimizer, cfg: ValueConfig, step: int) -> None:
-    for group in optimizer.param_groups:
-        group["lr"] = cfg.lr * 0.5 * (1 + np.cos(np.pi * step / cfg.steps))
+def _cosine(step: int, progress: float) -> float:
+    return 0.5 * (1 + np.cos(np.pi * progress))
 
 
-def fit_cost_to_go(latents: torch.Tensor, frameskip: int, cfg: ValueConfig, progress: bool = True) -> tuple[CostToGo, float]:
-    """Train V on trajectories of latents (N, T, D), one every `frameskip` environment steps."""
+def _value_loop(run_dir, cfg: ValueConfig, optimizer, modules: dict, generator, resume: bool, progress: bool, desc: str):
+    """The shared loop of both fits: checkpoints in RUN/value_checkpoints/ when there is a run."""
+    return TrainingLoop(run_dir, cfg, optimizer, modules, {"pairs": generator}, resume=resume, desc=desc, progress=progress,
+                        schedule=_cosine, folder="value_checkpoints", metrics="value_metrics.csv", publish=False)
+
+
+def fit_cost_to_go(latents: torch.Tensor, frameskip: int, cfg: ValueConfig, progress: bool = True,
+                   run_dir: str | Path | None = None, resume: bool = False) -> tuple[CostToGo, float]:
+    """Train V on trajectories of latents (N, T, D), one every `frameskip` environment steps
+    (checkpointed in `run_dir` when given; `resume` continues from there)."""
     seed_everything(cfg.seed)
     critic = CostToGo(latents.shape[-1], cfg.critic).to(latents.device)
     optimizer = torch.optim.AdamW(critic.parameters(), lr=cfg.lr, weight_decay=1e-4)
     generator = torch.Generator().manual_seed(cfg.seed)
-    bar = tqdm(range(cfg.steps), desc="value", disable=not progress, dynamic_ncols=True)
+    loop = _value_loop(run_dir, cfg, optimizer, {"critic": critic}, generator, resume, progress, "value")
     loss = torch.zeros(())
-    for step in bar:
-        _cosine_lr(optimizer, cfg, step)
-        z, g, steps = sample_hindsight_pairs(latents, cfg.batch_size, frameskip, generator)
-        loss = expectile_loss(critic(z, g) / cfg.critic.scale, steps / cfg.critic.scale, cfg.expectile)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        if step % 50 == 0:
-            bar.set_postfix(loss=f"{loss.item():.4f}")
+    with loop:
+        while loop.next_step():
+            z, g, steps = sample_hindsight_pairs(latents, cfg.batch_size, frameskip, generator)
+            loss = expectile_loss(critic(z, g) / cfg.critic.scale, steps / cfg.critic.scale, cfg.expectile)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            loop.end_step({"loss": loss})
     return critic.eval(), float(loss.detach())
 
 
@@ -151,9 +162,11 @@ def bellman_targets(model, value: CostToGo, z: torch.Tensor, goal: torch.Tensor,
 
 
 def fit_cost_to_go_bellman(model, latents: torch.Tensor, scene_ids: np.ndarray, cfg: ValueConfig,
-                           progress: bool = True) -> tuple[CostToGo, float]:
+                           progress: bool = True, run_dir: str | Path | None = None,
+                           resume: bool = False) -> tuple[CostToGo, float]:
     """Train V by value iteration through `model` on trajectories of latents (N, T, D), one every
-    k environment steps; `scene_ids` (N,) says which trajectories share a scene."""
+    k environment steps; `scene_ids` (N,) says which trajectories share a scene. Checkpointed in
+    `run_dir` when given (V and its slow copy V'); `resume` continues from there."""
     seed_everything(cfg.seed)
     k = model.frameskip
     critic = CostToGo(latents.shape[-1], cfg.critic).to(latents.device)
@@ -162,22 +175,22 @@ def fit_cost_to_go_bellman(model, latents: torch.Tensor, scene_ids: np.ndarray, 
     generator = torch.Generator().manual_seed(cfg.seed)
     partners = scene_partners(np.asarray(scene_ids))
     grouped = action_set(cfg.bellman_directions, (cfg.bellman_step,)).to(latents).repeat(1, k)  # each held k steps
-    bar = tqdm(range(cfg.steps), desc="value (bellman)", disable=not progress, dynamic_ncols=True)
+    loop = _value_loop(run_dir, cfg, optimizer, {"critic": critic, "slow": slow}, generator, resume, progress,
+                       "value (bellman)")
     loss = torch.zeros(())
-    for step in bar:
-        _cosine_lr(optimizer, cfg, step)
-        z, g, cap = sample_scene_pairs(latents, partners, cfg.batch_size, k, cfg.scene_share, generator)
-        with torch.no_grad():
-            target = torch.minimum(bellman_targets(model, slow, z, g, grouped, cfg.bellman_rank), cap)
-        loss = (critic(z, g) / cfg.critic.scale - target / cfg.critic.scale).pow(2).mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        with torch.no_grad():
-            for p_slow, p in zip(slow.parameters(), critic.parameters()):
-                p_slow.lerp_(p, cfg.target_ema)
-        if step % 50 == 0:
-            bar.set_postfix(loss=f"{loss.item():.5f}")
+    with loop:
+        while loop.next_step():
+            z, g, cap = sample_scene_pairs(latents, partners, cfg.batch_size, k, cfg.scene_share, generator)
+            with torch.no_grad():
+                target = torch.minimum(bellman_targets(model, slow, z, g, grouped, cfg.bellman_rank), cap)
+            loss = (critic(z, g) / cfg.critic.scale - target / cfg.critic.scale).pow(2).mean()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            with torch.no_grad():
+                for p_slow, p in zip(slow.parameters(), critic.parameters()):
+                    p_slow.lerp_(p, cfg.target_ema)
+            loop.end_step({"loss": loss})
     return critic.eval(), float(loss.detach())
 
 
@@ -187,23 +200,30 @@ def rank_correlation(a: torch.Tensor, b: torch.Tensor) -> float:
     return float(torch.corrcoef(ranks)[0, 1])
 
 
-def fit_value(run_dir: str | Path, cfg: ValueConfig = ValueConfig(), progress: bool = True) -> dict:
-    """Train V on the run's dataset; write value.safetensors and value.json into the run."""
+def fit_value(run_dir: str | Path, cfg: ValueConfig = ValueConfig(), progress: bool = True, resume: bool = False) -> dict:
+    """Train V on the run's dataset; write value.safetensors and value.json into the run.
+    `resume=True` continues a fit that was stopped, exactly, from RUN/value_checkpoints/."""
     start_time = time.time()
     run_dir = Path(run_dir)
+    if resume:
+        check_resumable(run_dir / "value_config.json", cfg)
     model = load_world_model(run_dir)  # the CUDA device when there is one
     device = next(model.parameters()).device
     run_cfg = load_run_config(run_dir)
     train_set, holdout = TrajectoryDataset.load(run_cfg.data, verify_checksums=False).split(
         run_cfg.train.holdout_fraction, seed=run_cfg.train.seed)
     latents = encode_trajectories(model, train_set).to(device)
+    if not resume:  # a new fit starts over
+        shutil.rmtree(run_dir / "value_checkpoints", ignore_errors=True)
+        (run_dir / "value_metrics.csv").unlink(missing_ok=True)
+        ckpt.write_json(run_dir / "value_config.json", asdict(cfg))
     if cfg.target == "bellman":  # a scene: the trajectories with equal scene parameters (layouts rows)
         if train_set.layouts is None:
             raise ConfigError("target=bellman pairs trajectories of one scene: this dataset has no layouts.npy")
         scenes = np.unique(train_set.layouts, axis=0, return_inverse=True)[1].reshape(-1)
-        critic, final_loss = fit_cost_to_go_bellman(model, latents, scenes, cfg, progress)
+        critic, final_loss = fit_cost_to_go_bellman(model, latents, scenes, cfg, progress, run_dir, resume)
     else:
-        critic, final_loss = fit_cost_to_go(latents, model.frameskip, cfg, progress)
+        critic, final_loss = fit_cost_to_go(latents, model.frameskip, cfg, progress, run_dir, resume)
     with torch.no_grad():
         z, g, steps = sample_hindsight_pairs(encode_trajectories(model, holdout).to(device), 4096, model.frameskip,
                                              torch.Generator().manual_seed(1))

@@ -144,7 +144,7 @@ def load_clips(cfg, image_size: int, window: int) -> tuple[np.ndarray, np.ndarra
 
 def _prepare(cfg, run_dir, clips, window: int, image_size: int, resume: bool) -> tuple[Path, torch.Tensor, np.ndarray | None]:
     if resume:  # before anything is written
-        check_resumable(run_dir, cfg)
+        check_resumable(Path(run_dir) / "config.json", cfg)
     lengths = None
     if clips is None:  # read before the run directory is written: a bad folder leaves nothing behind
         clips, lengths = load_clips(cfg, image_size, window)
