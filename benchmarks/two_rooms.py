@@ -8,8 +8,8 @@ images (`hjepa explore`, explore-minutes; 0 skips it); the predictor refit on ca
 both datasets (`hjepa refit-predictor --extra-data`, refit-minutes; 0 skips it).
 
 `--train-steps N` replaces the wall clock by a fixed amount of work, so two machines (or two
-sessions) train the same model: N JEPA steps, `--explore-episodes` tasks of the agent's own
-data, `--refit-steps` refit steps (defaults: what the 20-minute budget bought in session 13).
+runs) train the same model: N JEPA steps, `--explore-episodes` tasks of the agent's own
+data, `--refit-steps` refit steps (defaults: what the 20-minute budget bought on 2026-11-25, commit 5ae1250).
 
     python benchmarks/two_rooms.py --train-steps 12500 --episodes 200 --seed 0 --out bench_out
 
