@@ -63,3 +63,15 @@ def test_user_mistakes_get_one_line_errors(tmp_path, capsys):
     assert "no dataset given" in _error(capsys, ["train", "--out", str(tmp_path / "r")])
     (tmp_path / "bad.yaml").write_text("train: [unclosed")
     assert "not valid YAML" in _error(capsys, ["train", "--config", str(tmp_path / "bad.yaml"), "--out", str(tmp_path / "r")])
+
+
+def test_demo_runs_end_to_end_reuses_its_data_and_says_what_it_used(tmp_path, capsys):
+    out = tmp_path / "demo"
+    argv = ["demo", "--out", str(out), "--trajectories", "12", "--minutes", "0.02", "--episodes", "1", "--quiet"]
+    main(argv)
+    text = capsys.readouterr().out
+    assert "collecting 12 random-walk trajectories" in text and (out / "episode.gif").stat().st_size > 1000
+    assert "label-free: the planner sees pixels and the goal image only" in text and f"{out / 'episode.gif'}" in text
+    meta = (out / "data" / "meta.json").read_text()
+    main(argv)  # again: the data are reused, the finished run is resumed (no further steps), nothing is refused
+    assert "reusing the trajectories" in capsys.readouterr().out and (out / "data" / "meta.json").read_text() == meta

@@ -213,3 +213,30 @@ def test_refit_learns_from_extra_data_in_its_share_of_each_batch(tiny_dataset_di
     assert errors[0.0]["extra_pred_before"] == errors[0.5]["extra_pred_before"]  # same model, same held windows
     assert errors[0.5]["extra_pred_after"] < errors[0.5]["extra_pred_before"]
     assert errors[0.5]["extra_pred_after"] < errors[0.0]["extra_pred_after"]  # its share of the batches is what taught it
+
+
+def test_ddp_run_resumes_exactly_with_each_rank_its_own_random_streams(tiny_dataset_dir, tmp_path):
+    """Two ranks to step 4; the same run cut back to its step-2 unit (as a kill would leave it) and
+    resumed ends with the same weights: every rank's sampler and RNG states are in the unit."""
+    import shutil
+
+    from hjepa.train.checkpoint import Checkpoints
+
+    def launch(run, *extra):
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(_free_port()),
+               "-m", "hjepa.cli", "train", "--out", str(run), "--steps", "4", "--quiet", *extra]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=dict(os.environ, OMP_NUM_THREADS="1"))
+        assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+
+    small = ["--data", str(tiny_dataset_dir), "--set", "train.batch_size=4", "train.seq_len=2", "train.checkpoint_every=2",
+             "model.encoder.channels=[8,8,8]", "model.encoder.latent_dim=8", "model.predictor.hidden_dim=16"]
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    launch(whole, *small)
+    launch(cut, *small)
+    shutil.rmtree(cut / "checkpoints" / "step_00000004")
+    unit = Checkpoints(cut).load()
+    assert unit.state["step"] == 2 and len(unit.state["rng"]) == 2
+    assert unit.state["rng"][0]["generators"] != unit.state["rng"][1]["generators"]  # each rank its own stream
+    launch(cut, "--resume")
+    a, b = load_weights(whole / "model.safetensors"), load_weights(cut / "model.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)
