@@ -227,3 +227,17 @@ def test_refit_and_fit_value_resume_exactly(tiny_dataset_dir, tmp_path, monkeypa
     assert Checkpoints(cut, "value_checkpoints").load().state["step"] == 3
     value.fit_value(cut, vcfg, progress=False, resume=True)
     assert _same_weights(load_weights(whole / "value.safetensors"), load_weights(cut / "value.safetensors"))
+
+
+def test_a_run_in_the_old_layout_resumes_without_random_states_and_says_so(tiny_dataset_dir, tmp_path, capsys):
+    import shutil
+
+    run = tmp_path / "run"
+    train(_cfg(tiny_dataset_dir, 4), run, progress=False)
+    unit = Checkpoints(run).load()
+    shutil.copy(unit.files["optimizer"], run / "optimizer.safetensors")  # the layout before units
+    (run / "state.json").write_text(json.dumps({"step": 4, "elapsed_seconds": 1.0}))
+    shutil.rmtree(run / "checkpoints")
+    capsys.readouterr()
+    summary = train(_cfg(tiny_dataset_dir, 6), run, resume=True, progress=False)
+    assert summary["steps"] == 6 and "written by an older hjepa" in capsys.readouterr().err
