@@ -216,11 +216,12 @@ def cmd_eval(args) -> dict:
 
 
 def cmd_fit_value(args) -> dict:
+    from .train.loop import side_config_path
     from .train.value import ValueConfig, fit_value
 
     given = [f"steps={args.steps}"] if args.steps is not None else []
     if args.resume:  # the fit's saved config; only its budget and logging may change
-        cfg = apply_overrides(load_file(ValueConfig, Path(args.run) / "value_config.json"), given + list(args.set or []))
+        cfg = apply_overrides(load_file(ValueConfig, side_config_path(args.run, "value")), given + list(args.set or []))
     else:
         cfg = apply_overrides(ValueConfig(), given + list(args.set or []))
     summary = fit_value(args.run, cfg, progress=not args.quiet, resume=args.resume)
@@ -274,13 +275,14 @@ def cmd_explore(args) -> dict:
 
 
 def cmd_refit_predictor(args) -> dict:
+    from .train.loop import side_config_path
     from .train.refit import RefitConfig, refit_predictor
 
     given = [f"minutes={args.minutes}"] if args.minutes is not None else []
     if args.resume:  # the refit's saved config; only its budget and logging may change
         if args.extra_data:
             raise ConfigError("--resume continues the refit under its saved refit_config.json: drop --extra-data")
-        cfg = apply_overrides(load_file(RefitConfig, Path(args.run) / "refit_config.json"), given + list(args.set or []))
+        cfg = apply_overrides(load_file(RefitConfig, side_config_path(args.run, "refit")), given + list(args.set or []))
     else:
         cfg = apply_overrides(RefitConfig(extra_data=args.extra_data or ""), given + list(args.set or []))
     summary = refit_predictor(args.run, cfg, progress=not args.quiet, resume=args.resume)

@@ -133,9 +133,9 @@ def _unb64(s: str) -> torch.Tensor:
 
 def rng_state(generators: dict[str, np.random.Generator | torch.Generator]) -> dict:
     """torch (CPU and CUDA), numpy's and Python's global states plus the named generators, as JSON."""
-    np_global = np.random.get_state()
+    np_global, py_global = np.random.get_state(), random.getstate()
     state = {"torch": _b64(torch.get_rng_state()), "numpy": [np_global[0], np_global[1].tolist(), *np_global[2:]],
-             "python": [random.getstate()[0], list(random.getstate()[1]), random.getstate()[2]], "generators": {}}
+             "python": [py_global[0], list(py_global[1]), py_global[2]], "generators": {}}
     if torch.cuda.is_available():
         state["cuda"] = [_b64(s) for s in torch.cuda.get_rng_state_all()]
     for name, g in generators.items():

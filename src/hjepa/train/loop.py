@@ -16,8 +16,11 @@ saves its own random states in the unit.
 """
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -27,6 +30,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from ..config import ConfigError, from_dict, resume_changes
 from ..progress import BudgetBar
 from . import checkpoint as ckpt
 
@@ -42,19 +46,20 @@ def cosine_with_warmup(warmup: int) -> Callable[[int, float], float]:
 class TrainingLoop:
     """See the module docstring. `cfg` has steps, minutes, lr, log_every, checkpoint_every (and
     warmup_steps for the default schedule); `modules` and `generators` are what a checkpoint holds
-    besides the optimizer. A trainer that is not the run's main one names its own checkpoint
-    `folder` and `metrics` file, and `publish=False` keeps RUN/model.safetensors for itself to
-    write; `spent` is wall clock already used from the minutes budget (e.g. encoding the data).
-    `run_dir=None`: an in-memory fit with no checkpoints or logs."""
+    besides the optimizer. `side` names a trainer that refines a trained run (refit, value): it
+    keeps its own RUN/<side>_checkpoints/ and RUN/<side>_metrics.csv and leaves RUN/model.safetensors
+    for its caller to write (see `start_side_run`). `spent` is wall clock already used from the
+    minutes budget (e.g. encoding the data). `run_dir=None`: an in-memory fit, no checkpoints or logs."""
 
     def __init__(self, run_dir: str | Path | None, cfg, optimizer: torch.optim.Optimizer,
                  modules: dict[str, torch.nn.Module], generators: dict[str, np.random.Generator | torch.Generator],
                  resume: bool = False, desc: str = "train", progress: bool = True,
-                 schedule: Callable[[int, float], float] | None = None, folder: str = "checkpoints",
-                 metrics: str = "metrics.csv", publish: bool = True, spent: float = 0.0, rank: int = 0, world: int = 1):
+                 schedule: Callable[[int, float], float] | None = None, side: str | None = None, spent: float = 0.0,
+                 rank: int = 0, world: int = 1):
         self.run_dir, self.cfg, self.optimizer = (Path(run_dir) if run_dir is not None else None), cfg, optimizer
-        self.modules, self.generators, self.rank, self.world, self.publish = modules, generators, rank, world, publish
+        self.modules, self.generators, self.rank, self.world, self.side = modules, generators, rank, world, side
         self.schedule = schedule or cosine_with_warmup(cfg.warmup_steps)
+        folder, metrics = (f"{side}_checkpoints", f"{side}_metrics.csv") if side else ("checkpoints", "metrics.csv")
         self.checkpoints = ckpt.Checkpoints(run_dir, folder) if run_dir is not None else None
         self.step, self.elapsed_before, self.saved_step, self.terms = 0, spent, -1, {}
         if resume:
@@ -138,7 +143,7 @@ class TrainingLoop:
         tensors["optimizer"] = ckpt.optimizer_to_tensors(self.optimizer)
         unit = self.checkpoints.save(self.step, tensors, {"elapsed_seconds": self.elapsed, "world_size": self.world,
                                                           "rng": rngs})
-        if self.publish:
+        if self.side is None:  # the run's own trainer publishes its weights
             first = next(iter(self.modules))
             ckpt.atomic_write(self.run_dir / "model.safetensors", (unit / f"{first}.safetensors").read_bytes())
 
@@ -169,13 +174,22 @@ class TrainingLoop:
                       "new random streams", file=sys.stderr)
 
 
+def side_config_path(run_dir: str | Path, side: str) -> Path:
+    """Where a side trainer of a run (refit, value) keeps the config it was started with."""
+    return Path(run_dir) / f"{side}_config.json"
+
+
+def start_side_run(run_dir: str | Path, side: str, cfg) -> None:
+    """A new (not resumed) side trainer starts over: its old checkpoints and metrics go, its config is written."""
+    run_dir = Path(run_dir)
+    shutil.rmtree(run_dir / f"{side}_checkpoints", ignore_errors=True)
+    (run_dir / f"{side}_metrics.csv").unlink(missing_ok=True)
+    ckpt.write_json(side_config_path(run_dir, side), dataclasses.asdict(cfg))
+
+
 def check_resumable(path: str | Path, cfg) -> None:
     """Refuse to resume under `cfg` (the trainer's whole config) if anything but what its classes
     declare RESUME_SAFE (budgets, logging, device) differs from the config saved at `path`."""
-    import json
-
-    from ..config import ConfigError, from_dict, resume_changes
-
     path = Path(path)
     if not path.is_file():
         raise ckpt.CheckpointError(f"{path.parent} has no {path.name}: there is nothing to resume there")

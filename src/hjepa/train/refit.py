@@ -21,7 +21,6 @@ for the predictor from the JEPA phase, not from the refit.
 """
 from __future__ import annotations
 
-import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -34,7 +33,7 @@ from ..data.dataset import TrajectoryDataset
 from ..utils import seed_everything
 from ..world_model.objective import latent_prediction_error
 from . import checkpoint as ckpt
-from .loop import TrainingLoop, check_resumable
+from .loop import TrainingLoop, check_resumable, side_config_path, start_side_run
 from .value import encode_trajectories
 
 
@@ -82,7 +81,7 @@ def refit_predictor(run_dir: str | Path, cfg: RefitConfig = RefitConfig(), progr
     start_time = time.time()
     run_dir = Path(run_dir)
     if resume:
-        check_resumable(run_dir / "refit_config.json", cfg)
+        check_resumable(side_config_path(run_dir, "refit"), cfg)
     seed_everything(cfg.seed)
     model = load_world_model(run_dir)  # the CUDA device when there is one
     device, k = next(model.parameters()).device, model.frameskip
@@ -109,13 +108,11 @@ def refit_predictor(run_dir: str | Path, cfg: RefitConfig = RefitConfig(), progr
 
     optimizer = torch.optim.AdamW(model.predictor.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     model.predictor.train()
-    if not resume:  # a new refit starts over
-        shutil.rmtree(run_dir / "refit_checkpoints", ignore_errors=True)
-        (run_dir / "refit_metrics.csv").unlink(missing_ok=True)
-        ckpt.write_json(run_dir / "refit_config.json", asdict(cfg))
+    if not resume:
+        start_side_run(run_dir, "refit", cfg)
     loop = TrainingLoop(run_dir, cfg, optimizer, {"predictor": model.predictor}, {"windows": generator}, resume=resume,
-                        desc="refit", progress=progress, schedule=lambda step, progress: 1.0, folder="refit_checkpoints",
-                        metrics="refit_metrics.csv", publish=False, spent=time.time() - start_time)
+                        desc="refit", progress=progress, schedule=lambda step, progress: 1.0, side="refit",
+                        spent=time.time() - start_time)
     loss = torch.zeros(())
     with loop:
         while loop.next_step():

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -40,7 +39,7 @@ from ..cost.critic import CostToGo, CostToGoConfig
 from ..data.dataset import TrajectoryDataset
 from ..utils import seed_everything
 from . import checkpoint as ckpt
-from .loop import TrainingLoop, check_resumable
+from .loop import TrainingLoop, check_resumable, side_config_path, start_side_run
 
 
 @dataclass
@@ -107,7 +106,7 @@ def _cosine(step: int, progress: float) -> float:
 def _value_loop(run_dir, cfg: ValueConfig, optimizer, modules: dict, generator, resume: bool, progress: bool, desc: str):
     """The shared loop of both fits: checkpoints in RUN/value_checkpoints/ when there is a run."""
     return TrainingLoop(run_dir, cfg, optimizer, modules, {"pairs": generator}, resume=resume, desc=desc, progress=progress,
-                        schedule=_cosine, folder="value_checkpoints", metrics="value_metrics.csv", publish=False)
+                        schedule=_cosine, side="value")
 
 
 def fit_cost_to_go(latents: torch.Tensor, frameskip: int, cfg: ValueConfig, progress: bool = True,
@@ -206,17 +205,15 @@ def fit_value(run_dir: str | Path, cfg: ValueConfig = ValueConfig(), progress: b
     start_time = time.time()
     run_dir = Path(run_dir)
     if resume:
-        check_resumable(run_dir / "value_config.json", cfg)
+        check_resumable(side_config_path(run_dir, "value"), cfg)
     model = load_world_model(run_dir)  # the CUDA device when there is one
     device = next(model.parameters()).device
     run_cfg = load_run_config(run_dir)
     train_set, holdout = TrajectoryDataset.load(run_cfg.data, verify_checksums=False).split(
         run_cfg.train.holdout_fraction, seed=run_cfg.train.seed)
     latents = encode_trajectories(model, train_set).to(device)
-    if not resume:  # a new fit starts over
-        shutil.rmtree(run_dir / "value_checkpoints", ignore_errors=True)
-        (run_dir / "value_metrics.csv").unlink(missing_ok=True)
-        ckpt.write_json(run_dir / "value_config.json", asdict(cfg))
+    if not resume:
+        start_side_run(run_dir, "value", cfg)
     if cfg.target == "bellman":  # a scene: the trajectories with equal scene parameters (layouts rows)
         if train_set.layouts is None:
             raise ConfigError("target=bellman pairs trajectories of one scene: this dataset has no layouts.npy")
