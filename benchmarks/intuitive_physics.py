@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from common import provenance
 from hjepa.config import apply_overrides
 from hjepa.data.physics import PROPERTIES, labelled_clips, possible_clips, violation_pairs
 from hjepa.eval.probes import clip_probes
@@ -32,6 +33,7 @@ from hjepa.eval.surprise import AGGREGATES, frame_surprise, violation_metrics
 from hjepa.train.checkpoint import write_json
 from hjepa.train.video import (PixelRunConfig, SpatialVideoRunConfig, VideoRunConfig, load_video_model, train_pixel,
                                train_spatial_video, train_video)
+from hjepa.seeds import task_seed
 from hjepa.utils import seed_everything
 from hjepa.world_model.spatial_video import SpatialVideoJEPA
 from hjepa.world_model.video import VideoJEPA
@@ -64,9 +66,10 @@ def main() -> None:
         p.error(f"--context {args.context} is longer than the JEPA is trained on (model.context={jepa_cfg.model.context})")
 
     t0 = time.time()
-    clips = possible_clips(args.clips, seed=args.seed)
-    pairs = {prop: violation_pairs(prop, args.pairs, seed=args.seed + 1) for prop in PROPERTIES}
-    calibration = possible_clips(100, seed=args.seed + 2)
+    # training and calibration clips from the collect range, test pairs and probe clips from the test range (hjepa.seeds)
+    clips = possible_clips(args.clips, seed=task_seed("collect", args.seed, 0))
+    pairs = {prop: violation_pairs(prop, args.pairs, seed=task_seed("test", args.seed, 0)) for prop in PROPERTIES}
+    calibration = possible_clips(100, seed=task_seed("collect", args.seed, 1))
     gen_s = time.time() - t0
     print(f"generated {len(clips)} training clips and {args.pairs} pairs x {len(PROPERTIES)} properties in {gen_s:.0f} s")
 
@@ -110,14 +113,15 @@ def main() -> None:
                                                       "calibration": "99th percentile of frame surprise on 100 possible clips"})
 
     # What the latents know: linear probes of the ball and the wall on one-ball clips.
-    probe_clips, facts = labelled_clips(200, seed=args.seed + 3)
+    probe_clips, facts = labelled_clips(200, seed=task_seed("test", args.seed, 1))
     probes = {name: {k: round(v, 3) for k, v in clip_probes(models[name][0], probe_clips, facts).items()}
               for name in ("jepa", "untrained")}
 
     print(f"\n{'model':<17} {'ctx':>3} {'property':<13} {'agg':<5} {'pairwise':>8} {'auroc':>6}  pairwise by variant")
     for name, c, prop, how, acc, auc, by_variant in rows:
         print(f"{name:<17} {c:>3} {prop:<13} {how:<5} {acc:>8.3f} {auc:>6.3f}  {by_variant}")
-    line = {"benchmark": "intuitive_physics", "train_minutes": args.train_minutes, "train_steps": args.train_steps,
+    line = {"benchmark": "intuitive_physics", "split": "test", "uses_labels": False, "train_minutes": args.train_minutes,
+            "train_steps": args.train_steps,
             "seed": args.seed, "clips": args.clips, "pairs_per_property": args.pairs, "context": args.context,
             "spatial_context": spatial_context, "aggregate": "max",
             "jepa_steps": jepa_summary["steps"], "spatial_jepa_steps": spatial_summary["steps"],
@@ -133,7 +137,7 @@ def main() -> None:
         print(f"{name:<10} " + "  ".join(f"{k} {v:.2f}" for k, v in r2.items()))
     line["probe_r2"] = probes
     line["seconds"] = round(time.time() - t0, 1)
-    print(json.dumps(line))
+    print(json.dumps({**line, **provenance()}))
 
 
 if __name__ == "__main__":

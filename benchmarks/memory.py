@@ -40,7 +40,7 @@ def main() -> None:
         writer, chunk = None, 500
         for start in range(0, n, chunk):
             k = min(chunk, n - start)
-            part = collect_rooms(RoomsCollectConfig(num_trajectories=k, length=args.length, seed=args.seed * 10**6 + start),
+            part = collect_rooms(RoomsCollectConfig(num_trajectories=k, length=args.length, seed=args.seed * 1000 + start // chunk),
                                  progress=False)
             if writer is None:
                 writer = DatasetWriter(data, n, args.length, part.obs_shape, part.meta)

@@ -1,7 +1,9 @@
 """An exact Two-Rooms "world model" with latent = (x, y, wall_x, door_y), for planner diagnostics.
 
 It answers: with a perfect model, how well does a planner configuration do? Any gap between
-that and the learned model is the world model's fault, not the planner's.
+that and the learned model is the world model's fault, not the planner's. The model reads the
+true state off the pixels by hand, so its numbers are labelled (`uses_labels: true`). It is a
+tuning tool: its tasks default to the dev split (`hjepa.seeds`).
 
     python benchmarks/oracle_model.py --episodes 50 --set horizon=8 action_repeat=4
 """
@@ -15,11 +17,14 @@ import numpy as np
 import torch
 
 from hjepa.actor import make_planner
+from common import provenance
 from hjepa.agent import Agent
+from hjepa.cli import planner_overrides
 from hjepa.configurator import planner_for
 from hjepa.envs import two_rooms as tr
 from hjepa.eval import evaluate
 from hjepa.memory import ShortTermMemory
+from hjepa.seeds import SPLITS
 
 
 class OracleWorldModel(torch.nn.Module):
@@ -69,13 +74,14 @@ def main():
     p.add_argument("--episodes", type=int, default=50)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--set", nargs="*", default=[])
+    p.add_argument("--split", choices=list(SPLITS), default="dev", help="dev: tuning tasks (default); test: held-out tasks")
     args = p.parse_args()
-    overrides = {k: json.loads(v) if v[:1] in "-0123456789[tf" else v for k, v in (s.split("=", 1) for s in args.set)}
+    overrides = planner_overrides(args.set)
     model = OracleWorldModel()
     memory = ShortTermMemory()  # read by the planner's revisit cost
     agent = Agent(model, make_planner(model, planner_for("two_rooms", **overrides), memory=memory), memory=memory)
-    summary, _ = evaluate(agent, args.episodes, seed=args.seed, progress=False)
-    print(json.dumps(dict(summary, model="oracle", overrides=args.set)))
+    summary, _ = evaluate(agent, args.episodes, seed=args.seed, progress=False, split=args.split)
+    print(json.dumps(dict(summary, model="oracle", uses_labels=True, overrides=args.set, **provenance())))
 
 
 if __name__ == "__main__":

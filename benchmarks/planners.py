@@ -29,6 +29,10 @@ out by the run's probe, change room anywhere but through the door (the model's p
 leak through the wall, and search finds such leaks), and `*_valid` the share of problems solved
 by a path that does not.
 
+Tasks come from the held-out test split (`hjepa.seeds`; `--split dev` for tuning). Each JSON
+line says `uses_labels`: whether that planner acts through anything fitted on simulator labels
+(wavefront's probe cells, a forbidden region read through the probe, a Bellman cost-to-go).
+
 Prints a table, then one JSON line per planner (and per task kind with --anytime).
 """
 from __future__ import annotations
@@ -40,13 +44,16 @@ import os
 import numpy as np
 import torch
 
+from common import provenance
 from hjepa.agent import Agent
+from hjepa.cli import planner_overrides
 from hjepa.configurator import load_probe, load_run_config, load_world_model, planner_for
 from hjepa.cost import ForbiddenRegion
 from hjepa.data import TrajectoryDataset
 from hjepa.envs import TwoRooms
 from hjepa.envs.two_rooms import crosses_wall
 from hjepa.eval import evaluate, position_probe
+from hjepa.seeds import SPLITS, task_seed
 from hjepa.train.checkpoint import save_weights
 from hjepa.train.value import fit_value
 
@@ -78,7 +85,7 @@ def check_value(run: str) -> None:
     print(json.dumps({"benchmark": "value_geometry", **value_against_geodesic(value, model), "run": run}), flush=True)
 
 
-def compare_search(run: str, problems: int, budget: int, seed: int) -> None:
+def compare_search(run: str, problems: int, budget: int, seed: int, split: str) -> None:
     """Nodes A* expands to reach the goal latent, learned heuristic vs zero, on the same problems."""
     from hjepa.actor import make_planner
     from hjepa.train.value import load_value
@@ -94,7 +101,7 @@ def compare_search(run: str, problems: int, budget: int, seed: int) -> None:
         planner = make_planner(model, cfg, value=value)
         nodes, found, through_wall = [], [], []
         for i in range(problems):
-            start_obs, info = env.reset(seed=seed * 100_003 + i)
+            start_obs, info = env.reset(seed=task_seed(split, seed, i))
             obs = torch.from_numpy(np.stack([start_obs, info["goal_obs"]])).float()
             with torch.no_grad():
                 z, z_goal = model.encode(obs).unbind(0)
@@ -105,7 +112,7 @@ def compare_search(run: str, problems: int, budget: int, seed: int) -> None:
             through_wall.append(found[-1] and crosses_wall(path, info["wall_x"], info["door_y"]))
         results[heuristic] = {"mean_nodes": float(np.mean(nodes)), "found": float(np.mean(found)),
                               "through_wall": int(np.sum(through_wall)), "valid": float(np.mean(found) - np.mean(through_wall))}
-    line = {"benchmark": "search", "problems": problems, "budget": budget, **{f"{h}_{k}": v for h, r in results.items() for k, v in r.items()},
+    line = {"benchmark": "search", "split": split, "uses_labels": value.uses_labels, "problems": problems, "budget": budget, **{f"{h}_{k}": v for h, r in results.items() for k, v in r.items()},
             "node_ratio": results["value"]["mean_nodes"] / max(results["zero"]["mean_nodes"], 1e-9), "run": run}
     print(json.dumps(line))
 
@@ -125,13 +132,14 @@ def main() -> None:
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="planner overrides for every planner")
     p.add_argument("--search-problems", type=int, default=0, help="compare A* heuristics on this many planning problems")
     p.add_argument("--search-budget", type=int, default=3000)
+    p.add_argument("--split", choices=list(SPLITS), default="test", help="test: held-out tasks (headline numbers); dev: tuning")
     args = p.parse_args()
     if args.search_problems:
         check_value(args.run)
-        compare_search(args.run, args.search_problems, args.search_budget, args.seed)
+        compare_search(args.run, args.search_problems, args.search_budget, args.seed, args.split)
         return
 
-    overrides = {k: json.loads(v) if v[:1] in "-0123456789[tf" else v for k, v in (s.split("=", 1) for s in args.set)}
+    overrides = planner_overrides(args.set)
     if args.anytime:
         overrides.setdefault("tolerance", args.anytime)
     guardrails = []
@@ -152,9 +160,10 @@ def main() -> None:
         for kind in task_kinds:
             env = TwoRooms(forbidden=tuple(args.forbidden) if args.forbidden else None, same_room=kind == "easy",
                            safe_clearance=args.margin + 1.0)
-            summary, _ = evaluate(agent, args.episodes, seed=args.seed, env=env)
-            line = {"benchmark": "planners", "planner": name, "tasks": kind, **summary, "forbidden": args.forbidden,
-                    "overrides": args.set, "torch_threads": torch.get_num_threads(), "run": args.run}
+            summary, _ = evaluate(agent, args.episodes, seed=args.seed, env=env, split=args.split)
+            line = {"benchmark": "planners", "planner": name, "tasks": kind, "uses_labels": agent.uses_labels, **summary,
+                    "forbidden": args.forbidden, "overrides": args.set, "torch_threads": torch.get_num_threads(),
+                    "run": args.run, **provenance()}
             lines.append(line)
             print(json.dumps(line), flush=True)
     print()

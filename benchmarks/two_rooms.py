@@ -15,6 +15,10 @@ data, `--refit-steps` refit steps (defaults: what the 20-minute budget bought on
 
 Leaves the dataset in OUT/data and the trained run in OUT/run (loadable by hjepa.Agent.load).
 Extra training overrides: --set loss.idm=0 ...; planner overrides: --planner-set horizon=10 ...
+
+The evaluation tasks are the held-out test split (`hjepa.seeds`); `--split dev` is for tuning
+and its numbers are not headline numbers. An existing OUT is refused unless `--reuse`, which
+continues it under the same recipe and lists in the JSON line what it reused.
 """
 from __future__ import annotations
 
@@ -26,8 +30,10 @@ from pathlib import Path
 
 import torch
 
+from common import BenchmarkOut, provenance
 from hjepa.actor import PLANNER_NAMES
 from hjepa.cli import run
+from hjepa.seeds import SPLITS
 from hjepa.train.checkpoint import Checkpoints
 
 
@@ -49,6 +55,8 @@ def main() -> None:
     p.add_argument("--collect-set", nargs="*", default=[], help="collection overrides, e.g. speed_share=0.75")
     p.add_argument("--set", nargs="*", default=[], help="training overrides")
     p.add_argument("--planner-set", nargs="*", default=[], help="planner overrides")
+    p.add_argument("--split", choices=list(SPLITS), default="test", help="test: held-out tasks (headline numbers); dev: tuning")
+    p.add_argument("--reuse", action="store_true", help="continue an existing OUT made with the same recipe")
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args()
     # Each phase's budget as CLI arguments (None: the phase is skipped); fixed work runs without a wall clock (0 minutes).
@@ -65,6 +73,12 @@ def main() -> None:
         explore_budget = ["--minutes", str(args.explore_minutes), "--episodes", "100000"] if args.explore_minutes > 0 else None
         refit_budget = ["--minutes", str(args.refit_minutes)] if args.refit_minutes > 0 else None
     quiet = ["--quiet"] if args.quiet else []
+    recipe = {"benchmark": "two_rooms", "train_steps": args.train_steps, "train_minutes": args.train_minutes,
+              "explore_minutes": args.explore_minutes, "refit_minutes": args.refit_minutes,
+              "explore_episodes": args.explore_episodes, "refit_steps": args.refit_steps, "trajectories": args.trajectories,
+              "seed": args.seed, "collect_set": args.collect_set, "set": args.set}
+    out = BenchmarkOut(args.out, recipe, args.reuse)
+    reused = [part for part in ("data", "run", "explored", "run/refit.json") if out.existed(part)]
     data, run_dir = args.out / "data", args.out / "run"
     t0 = time.time()
     if not (data / "meta.json").exists():
@@ -88,9 +102,11 @@ def main() -> None:
     refit = json.loads(refit_record.read_text())["summary"] if refit_record.exists() else {"minutes": 0.0, "steps": 0}
     planner = ["--planner", args.planner] if args.planner else []
     result = run(["eval", str(run_dir), "--episodes", str(args.episodes), *planner, "--seed", str(args.seed),
-                  "--gif", str(args.out / "episodes.gif"), "--set", *args.planner_set] + quiet)
+                  "--split", args.split, "--gif", str(args.out / "episodes.gif"), "--set", *args.planner_set] + quiet)
     line = {
         "benchmark": "two_rooms",
+        "split": result["split"],
+        "uses_labels": result["uses_labels"],  # training, exploration and refit read no labels; the planner may
         "success_rate": result["success_rate"],
         "sec_per_episode": round(result["sec_per_episode"], 3),
         "train_minutes": round(summary["train_minutes"] + explore["seconds"] / 60 + refit["minutes"], 2),
@@ -106,7 +122,9 @@ def main() -> None:
         "seed": args.seed,
         "torch_threads": torch.get_num_threads(),  # float reductions, hence closed-loop outcomes, depend on it
         "overrides": args.collect_set + args.set + args.planner_set,
+        "reused": reused,
         "run": str(run_dir),
+        **provenance(),
     }
     print(json.dumps(line))
     sys.stdout.flush()

@@ -9,7 +9,9 @@ world's own tasks (Rooms: banded by the doors the shortest path crosses, cycling
 `--protocol dataset` cuts them from held-out trajectories (start at step t, goal the frame at
 t + --goal-offset, --budget steps). The same tasks are also played by a random policy
 (`random_success_rate`) unless --no-random-baseline. Leaves OUT/data and OUT/run (loadable by
-hjepa.Agent.load); a re-run reuses both.
+hjepa.Agent.load). The tasks are the held-out test split (`hjepa.seeds`; `--split dev` for
+tuning). An existing OUT is refused unless `--reuse` (same recipe; the JSON line lists what
+was reused).
 """
 from __future__ import annotations
 
@@ -21,8 +23,10 @@ from pathlib import Path
 
 import torch
 
+from common import BenchmarkOut, provenance
 from hjepa.actor import PLANNER_NAMES
 from hjepa.cli import run
+from hjepa.seeds import SPLITS
 from hjepa.train.checkpoint import Checkpoints
 
 
@@ -45,11 +49,18 @@ def main() -> None:
     p.add_argument("--collect-set", nargs="*", default=[], help="collection overrides")
     p.add_argument("--set", nargs="*", default=[], help="training overrides")
     p.add_argument("--planner-set", nargs="*", default=[], help="planner overrides")
+    p.add_argument("--split", choices=list(SPLITS), default="test", help="test: held-out tasks (headline numbers); dev: tuning")
+    p.add_argument("--reuse", action="store_true", help="continue an existing OUT made with the same recipe")
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args()
     if (args.train_steps is not None and args.train_steps <= 0) or (args.train_minutes is not None and args.train_minutes <= 0):
         p.error("the training budget must be positive")
     quiet = ["--quiet"] if args.quiet else []
+    recipe = {"benchmark": "world", "world": args.world, "train_steps": args.train_steps, "train_minutes": args.train_minutes,
+              "trajectories": args.trajectories, "length": args.length, "seed": args.seed, "collect_set": args.collect_set,
+              "set": args.set}
+    out = BenchmarkOut(args.out, recipe, args.reuse)
+    reused = [part for part in ("data", "run") if out.existed(part)]
     data, run_dir = args.out / "data", args.out / "run"
     t0 = time.time()
     if not (data / "meta.json").exists():
@@ -62,7 +73,8 @@ def main() -> None:
         train_args.append("--resume")
     summary = run(train_args)
     eval_args = ["eval", str(run_dir), "--world", args.world, "--episodes", str(args.episodes), "--seed", str(args.seed),
-                 "--protocol", args.protocol, "--goal-offset", str(args.goal_offset), "--gif", str(args.out / "episodes.gif"),
+                 "--split", args.split, "--protocol", args.protocol, "--goal-offset", str(args.goal_offset),
+                 "--gif", str(args.out / "episodes.gif"),
                  "--set", *args.planner_set] + quiet
     eval_args += ["--budget", str(args.budget)] if args.budget else []
     eval_args += ["--planner", args.planner] if args.planner else []
@@ -72,6 +84,8 @@ def main() -> None:
         "benchmark": "world",
         "world": result["world"],
         "protocol": args.protocol,
+        "split": result["split"],
+        "uses_labels": result["uses_labels"],
         "success_rate": result["success_rate"],
         "sec_per_episode": round(result["sec_per_episode"], 3),
         "episodes": result["episodes"],
@@ -85,7 +99,8 @@ def main() -> None:
         if key in result:
             line[key] = result[key]
     line.update({"collect_seconds": round(collect_s, 1), "seed": args.seed, "torch_threads": torch.get_num_threads(),
-                 "overrides": args.collect_set + args.set + args.planner_set, "run": str(run_dir)})
+                 "overrides": args.collect_set + args.set + args.planner_set, "reused": reused, "run": str(run_dir),
+                 **provenance()})
     print(json.dumps(line))
     sys.stdout.flush()
 

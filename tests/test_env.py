@@ -5,6 +5,7 @@ import pytest
 import hjepa  # noqa: F401  (registers the env)
 from hjepa.envs import ENV_ID, TwoRooms, TwoRoomsPhysics
 from hjepa.envs.two_rooms import clip_action_norm, is_free
+from hjepa.seeds import task_seed
 
 
 def _step(pos, action, wall_x=30.0, door_y=30.0):
@@ -156,8 +157,8 @@ def test_evaluate_scores_success_on_the_tasks_with_a_safe_path():
     box = (0.0, 28.0, 26.0, 32.0)  # across the left room but for a gap beside the wall
     env = TwoRooms(fixed_layout=(30, 30), forbidden=box, safe_clearance=3.0, same_room=True)
     summary, records = evaluate(_StraightToGoal(), 12, seed=0, env=env, progress=False)
-    safe = [TwoRooms(fixed_layout=(30, 30), forbidden=box, safe_clearance=3.0, same_room=True).reset(seed=i)[1]["safe_path"]
-            for i in range(12)]
+    safe = [TwoRooms(fixed_layout=(30, 30), forbidden=box, safe_clearance=3.0, same_room=True)
+            .reset(seed=task_seed("test", 0, i))[1]["safe_path"] for i in range(12)]
     assert [r.safe_path for r in records] == safe and 0 < sum(safe) < 12  # both kinds of task occur
     assert summary["safe_path_tasks"] == sum(safe)
     assert summary["success_rate_safe_path"] == pytest.approx(np.mean([r.success for r, s in zip(records, safe) if s]))

@@ -50,6 +50,11 @@ class Agent:
         probe = load_probe(run_dir)
         return cls(model, make_planner(model, cfg, guardrails, value, memory, readout=probe), probe, memory)
 
+    @property
+    def uses_labels(self) -> bool:
+        """Whether acting reads anything fitted on simulator labels (see `Planner.uses_labels`)."""
+        return self.planner.uses_labels
+
     def reset(self, seed: int | None = None) -> None:
         """Start an episode; with `seed`, the planner's random stream restarts from it, so the
         episode plays out the same whichever episodes ran before it."""

@@ -12,6 +12,7 @@ from .actor import PLANNER_NAMES
 from .config import ConfigError, apply_overrides, load_file
 from .data.dataset import DatasetError
 from .data.video_io import VideoError
+from .seeds import MAX_SEED, SPLITS, STRIDE, check_seed
 from .train.checkpoint import CheckpointError
 
 USER_ERRORS = (DatasetError, CheckpointError, ConfigError, FileNotFoundError, NotADirectoryError, IsADirectoryError,
@@ -72,6 +73,10 @@ def cmd_collect(args) -> dict:
     from .envs import make_world
 
     _new_dataset_dir(args.out)
+    check_seed(args.seed, "collect")
+    if args.trajectories >= STRIDE:  # one seed's block of collect seeds holds STRIDE - 1 trajectories
+        raise ConfigError(f"--trajectories: at most {STRIDE - 1:,} per --seed, got {args.trajectories:,}: "
+                          "collect several datasets with different seeds")
     world = make_world(args.world)
     overrides = list(args.set or [])
     if args.fixed_layout:
@@ -126,7 +131,7 @@ def _table(rows: list[tuple[str, object]]) -> str:
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
 
-def _planner_overrides(items: list[str] | None) -> dict:
+def planner_overrides(items: list[str] | None) -> dict:
     """KEY=VALUE planner overrides (numbers, lists and booleans parsed as YAML) as a dict."""
     import yaml
 
@@ -171,10 +176,11 @@ def cmd_eval(args) -> dict:
     run_cfg = load_run_config(run_dir)
     world_name = args.world or world_of_run(run_dir)
     world = make_world(world_name)
-    overrides = {"seed": args.seed, **_planner_overrides(args.set)}
+    overrides = {"seed": args.seed, **planner_overrides(args.set)}
     if args.planner:
         overrides["name"] = args.planner
     planner_cfg = planner_for(world_name, **overrides)
+    check_seed(args.seed, args.split)
     result: dict = {"run": str(run_dir), "world": world.name, "protocol": args.protocol, "planner": planner_cfg.name}
     if args.protocol == "dataset":
         result.update(goal_offset=args.goal_offset, budget=args.budget or 50)
@@ -195,13 +201,14 @@ def cmd_eval(args) -> dict:
     env = task_env(world, args, run_cfg)
     agent = Agent.load(run_dir, planner_cfg, device=args.device)
     summary, records = evaluate(agent, args.episodes, seed=args.seed, record=args.gif_episodes if args.gif else 0,
-                                progress=not args.quiet, env=env)
+                                progress=not args.quiet, env=env, split=args.split)
     result.update(summary)
+    result["uses_labels"] = agent.uses_labels
     if args.random_baseline:
         from .eval.episodes import RandomAgent
 
         baseline, _ = evaluate(RandomAgent(world.action_low, world.action_high, world.max_action_norm, seed=args.seed),
-                               args.episodes, seed=args.seed, progress=False, env=env)
+                               args.episodes, seed=args.seed, progress=False, env=env, split=args.split)
         result["random_success_rate"] = baseline["success_rate"]
         if "success_by_band" in baseline:
             result["random_success_by_band"] = baseline["success_by_band"]
@@ -263,7 +270,7 @@ def cmd_explore(args) -> dict:
     cfg = apply_overrides(ExploreConfig(episodes=args.episodes, minutes=args.minutes), args.set or [])
     _new_dataset_dir(args.out)  # never overwrite a dataset (the run's own, say)
     world = world_of_run(args.run)
-    agent = Agent.load(args.run, planner_for(world, **{"seed": cfg.seed, **_planner_overrides(args.planner_set)}),
+    agent = Agent.load(args.run, planner_for(world, **{"seed": cfg.seed, **planner_overrides(args.planner_set)}),
                        device=args.device)
     dataset = collect_with_agent(agent, cfg, make_world(world).make_env(), progress=not args.quiet, world=world)
     dataset.save(args.out)
@@ -319,10 +326,6 @@ def cmd_import(args) -> dict:
     return result
 
 
-LABELLED_PLANNERS = {"wavefront": "its search merges states by cells of a position probe fitted on the simulator's "
-                                   "true positions"}
-
-
 # A few minutes of training: per-trajectory speeds in the data (as the benchmark collects) and a
 # learning rate 4x the default, which is tuned for 20-minute runs. Measured 2026-12-01 on 2 cores
 # with 4 minutes: 0.45 with neither, 0.70-0.75 with the rate alone (1,000 trajectories), 0.85 on
@@ -351,10 +354,10 @@ def cmd_demo(args) -> dict:
     print(f"[3/3] planning {args.episodes} episodes toward goal images with {args.planner}; GIF -> {gif}")
     result = run(["eval", str(run_dir), "--episodes", str(args.episodes), "--gif", str(gif), "--seed", str(args.seed),
                   "--planner", args.planner] + common)
-    labels = LABELLED_PLANNERS.get(args.planner)
-    print(f"\nsuccess {result['success_rate']:.2f} over {result['episodes']} episodes, "
+    print(f"\nsuccess {result['success_rate']:.2f} over {result['episodes']} held-out test tasks, "
           f"{result['sec_per_episode']:.1f} s per episode; "
-          + (f"NOT label-free: {labels}" if labels else "label-free: the planner sees pixels and the goal image only")
+          + ("NOT label-free: the planner reads a probe fitted on the simulator's true positions" if result["uses_labels"]
+             else "label-free: the planner sees pixels and the goal image only")
           + f"\nthe episodes: {gif}\nnext: hjepa eval {run_dir} --episodes 200 (a tighter estimate); "
           f"hjepa demo --planner wavefront (uses the probe's labels); docs/worlds.md (your own environment)")
     return result
@@ -487,7 +490,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--data", help="dataset protocol: take tasks from this dataset (default: the run's held-out split)")
     e.add_argument("--random-baseline", action="store_true", help="also run a random policy on the same tasks")
     e.add_argument("--planner", choices=list(PLANNER_NAMES), help="default: the world's tuned planner (cem+grad)")
-    e.add_argument("--seed", type=count, default=0)
+    e.add_argument("--seed", type=count, default=0, help=f"a block of task seeds, 0 .. {MAX_SEED} (hjepa.seeds)")
+    e.add_argument("--split", choices=list(SPLITS), default="test",
+                   help="test: held-out tasks, for numbers you report (default); dev: tasks for tuning")
     e.add_argument("--gif", help="write the first --gif-episodes episodes to this GIF")
     e.add_argument("--gif-episodes", type=positive_int, default=3)
     e.add_argument("--device", default="auto")

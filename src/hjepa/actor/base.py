@@ -23,6 +23,12 @@ from ..cost.objectives import GoalDistanceCost
 PLANNER_NAMES = ("mppi", "cem", "gradient", "cem+grad", "mppi+grad", "astar", "wavefront")
 
 
+def reads_labels(*parts) -> bool:
+    """Whether any of these parts (guardrails, costs, critics, read-outs; None skipped) declares
+    `uses_labels`: it was fitted on, or reads, the simulator's true states or layouts."""
+    return any(getattr(p, "uses_labels", False) for p in parts if p is not None)
+
+
 @dataclass
 class PlannerConfig(Checked):
     POSITIVE = ("horizon", "action_repeat", "num_samples", "iterations", "init_std", "temperature", "max_action_norm",
@@ -128,6 +134,13 @@ class Planner:
         self.generator.manual_seed(cfg.seed)
         self.mean: torch.Tensor | None = None
         self.unit: float | None = None  # latent length of a unit move, measured at the episode's first plan
+
+    @property
+    def uses_labels(self) -> bool:
+        """Whether acting reads anything fitted on simulator labels (true states or layouts): a
+        guardrail judged through a position probe, a cost built on one, a cost-to-go fitted with
+        Bellman targets over true layouts. Latents, actions and goal images alone are label-free."""
+        return reads_labels(*self.guardrails, self.cost)
 
     def reset(self) -> None:
         self.mean = None

@@ -59,6 +59,10 @@ class HybridPlanner(Planner):
         super().__init__(sampler.model, sampler.cfg, sampler.guardrails, sampler.cost)
         self.sampler = sampler  # owns the warm-start mean
 
+    @property
+    def uses_labels(self) -> bool:
+        return self.sampler.uses_labels
+
     def reset(self) -> None:
         super().reset()
         self.sampler.reset()

@@ -21,7 +21,7 @@ from typing import Callable, Hashable, Iterable
 import torch
 
 from ..cost.guardrails import violations
-from .base import Plan, Planner, PlannerConfig
+from .base import Plan, Planner, PlannerConfig, reads_labels
 
 
 @dataclass
@@ -126,6 +126,11 @@ class AStarPlanner(Planner):
         super().__init__(model, cfg, guardrails)
         self.heuristic = heuristic
         self.actions = action_set(cfg.directions, cfg.step_sizes)
+
+    @property
+    def uses_labels(self) -> bool:
+        """Labelled when its heuristic is (a cost-to-go fitted with Bellman targets) or a guardrail is."""
+        return reads_labels(self.heuristic) or super().uses_labels
 
     @torch.no_grad()
     def plan(self, z0: torch.Tensor, z_goal: torch.Tensor) -> Plan:

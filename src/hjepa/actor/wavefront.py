@@ -36,7 +36,14 @@ _FINE_SCALES = (0.25, 0.5, 1.0)  # settle: fractions of the smallest step size
 
 class WavefrontPlanner(Planner):
     """`readout(latents (..., D)) -> (..., S)`: the cells are read in its units (pixels for the
-    Two-Rooms position probe), and so are `cell_size` and `goal_tolerance`."""
+    Two-Rooms position probe), and so are `cell_size` and `goal_tolerance`.
+
+    Uses labels: the read-out that defines its cells is the run's position probe, fitted on the
+    simulator's true positions (`uses_labels` is True unless the read-out says otherwise)."""
+
+    @property
+    def uses_labels(self) -> bool:
+        return getattr(self.readout, "uses_labels", True) or super().uses_labels
 
     def __init__(self, model, cfg: PlannerConfig, readout, guardrails=()):
         super().__init__(model, cfg, guardrails)

@@ -28,11 +28,15 @@ class CostToGoConfig(Checked):
 
 
 class CostToGo(nn.Module):
-    """V(z, g) >= 0 in environment steps; inputs (..., D) and (..., D) broadcast together."""
+    """V(z, g) >= 0 in environment steps; inputs (..., D) and (..., D) broadcast together.
 
-    def __init__(self, latent_dim: int, cfg: CostToGoConfig):
+    `uses_labels`: fitted with hindsight targets (steps within one trajectory) it is label-free;
+    with Bellman targets it pairs trajectories by their true layouts, which are simulator labels."""
+
+    def __init__(self, latent_dim: int, cfg: CostToGoConfig, uses_labels: bool = False):
         super().__init__()
         self.cfg = cfg
+        self.uses_labels = uses_labels
         self.net = mlp(3 * latent_dim, cfg.hidden_dim, 1, cfg.depth)
 
     def forward(self, z: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
@@ -47,6 +51,7 @@ class TerminalValueCost:
     def __init__(self, value: CostToGo, step_weight: float = 0.0):
         self.value = value
         self.step_weight = step_weight
+        self.uses_labels = getattr(value, "uses_labels", False)
 
     def __call__(self, z: torch.Tensor, z_goal: torch.Tensor) -> torch.Tensor:
         cost = self.value(z[:, -1], z_goal)

@@ -47,7 +47,12 @@ class ForbiddenRegion:
     move along it, never get closer to the box than the agent is now by more than `slack`.
     The agent's state z0 sets the margin for search edges too (`starts`): were it set by each
     edge's own start, a path could creep `slack` closer with every edge.
+
+    Uses labels: the box is written in the simulator's coordinates, so the read-out into them is
+    fitted on true states (the run's position probe).
     """
+
+    uses_labels = True
 
     def __init__(self, readout: Callable[[torch.Tensor], torch.Tensor], low: Sequence[float], high: Sequence[float],
                  margin: float = 0.0, substeps: int = 4, slack: float = 0.5):

@@ -40,6 +40,7 @@ class RevisitCost:
         self.task_cost, self.memory, self.model = task_cost, memory, model
         self.weight, self.radius = weight, radius
         self._last_state, self._visited = None, None
+        self.uses_labels = getattr(task_cost, "uses_labels", False)  # the revisit term itself reads latents only
 
     def visited(self, like: torch.Tensor) -> torch.Tensor:
         """The remembered states (M, D) on `like`'s device; stacked once per new state, not per

@@ -70,6 +70,7 @@ class DetourCost:
         self.task_cost, self.region, self.memory, self.model = task_cost, region, memory, model
         self.weight, self.clearance = weight, clearance
         self.weights = task_cost.weights  # so another DetourCost can wrap this one
+        self.uses_labels = True  # it reads positions through the region's read-out (a probe fitted on true states)
 
     def detour(self, z: torch.Tensor, z_goal: torch.Tensor) -> torch.Tensor:
         """(N, T) extra path length, in the region's units, that going around it costs each state."""

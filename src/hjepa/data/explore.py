@@ -19,7 +19,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..config import Checked, ConfigError
+from ..config import Checked, ConfigError, ConfigValueError
+from ..seeds import STRIDE, check_seed, task_seed
 from ..progress import BudgetBar
 from .dataset import TrajectoryDataset
 
@@ -31,7 +32,12 @@ class ExploreConfig(Checked):
     episodes: int = 40  # at most this many tasks
     minutes: float = 0.0  # wall-clock budget (0: no limit, all episodes)
     chunk_length: int = 32  # actions per stored trajectory
-    seed: int = 1_000_000  # task seeds seed, seed + 1, ...: apart from evaluation's (seed * 100003 + i)
+    seed: int = 0  # a block of the explore seed range (`hjepa.seeds`): never an evaluation task
+
+    def check(self) -> None:
+        check_seed(self.seed, "explore")
+        if self.episodes > STRIDE:
+            raise ConfigValueError("episodes", f"at most {STRIDE:,} per seed, got {self.episodes}")
 
 
 def chunk_indices(num_actions: int, length: int) -> np.ndarray:
@@ -52,9 +58,9 @@ def collect_with_agent(agent, cfg: ExploreConfig, env, progress: bool = True, wo
     for i in range(cfg.episodes):
         if cfg.minutes > 0 and time.time() - start > cfg.minutes * 60:
             break
-        obs, info = env.reset(seed=cfg.seed + i)
+        obs, info = env.reset(seed=task_seed("explore", cfg.seed, i))
         goal_obs = info["goal_obs"]
-        agent.reset(cfg.seed + i)
+        agent.reset(task_seed("explore", cfg.seed, i))
         frames, actions, states = [obs], [], [np.asarray(info.get("state", ()), np.float32)]
         done = False
         while not done:

@@ -6,6 +6,8 @@ t + k (`goal_offset`), the budget is B steps, success is the world's rule on the
 against the recorded one at t + k. So every goal is reachable (the data reached it in k steps)
 and a plain Gymnasium env gets goal images without any code of its own. Pairs whose start
 already satisfies the goal are left out: they would count as successes without any planning.
+Dev and test tasks (`hjepa.seeds`: the range the task seed lies in) come from disjoint halves of
+the trajectories, even and odd indices, so tuning on dev tasks never sees a test task's start.
 
 The env is put at the recorded start by `reset(options={"state": ..., "layout": ...})` where the
 world supports it (`World.supports_state_reset`), else by resetting with the trajectory's
@@ -17,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..data.dataset import DatasetError, TrajectoryDataset
+from ..seeds import SPLITS, purpose_of
 from .world import GoalTasks, World
 
 
@@ -45,14 +48,20 @@ class DatasetTasks(GoalTasks):
         self.pairs = pairs
         if not len(self.pairs):
             raise DatasetError(f"no episode of the dataset is longer than goal_offset={goal_offset} steps")
+        # dev tasks from even trajectories, test tasks from odd ones; other seeds (explore) from all
+        self.pairs_of = {split: pairs[pairs[:, 0] % 2 == k] for k, split in enumerate(SPLITS)}
         super().__init__(world, world.replay_env(), budget)
         self.dataset, self.goal_offset, self.replay_tolerance = dataset, goal_offset, replay_tolerance
         self.task = (0, 0)
 
     def pick(self, seed: int) -> tuple[int, int]:
-        """The (trajectory, start step) of task `seed`."""
-        i = np.random.default_rng([seed, 77]).integers(len(self.pairs))
-        return int(self.pairs[i, 0]), int(self.pairs[i, 1])
+        """The (trajectory, start step) of task `seed`, from its split's half of the trajectories."""
+        pairs = self.pairs_of.get(purpose_of(seed), self.pairs)
+        if not len(pairs):
+            raise DatasetError(f"no {purpose_of(seed)} task: the {purpose_of(seed)} half of the trajectories "
+                               f"(every other one) has no episode longer than goal_offset={self.goal_offset} steps")
+        i = np.random.default_rng([seed, 77]).integers(len(pairs))
+        return int(pairs[i, 0]), int(pairs[i, 1])
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)

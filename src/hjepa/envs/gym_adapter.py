@@ -37,6 +37,7 @@ from tqdm import tqdm
 from ..config import ConfigError, apply_overrides
 from ..data.collect import SmoothNoiseConfig, smooth_noise_actions
 from ..data.dataset import TrajectoryDataset
+from ..seeds import task_seed
 from .world import GoalTasks, World
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
@@ -236,9 +237,9 @@ class GymWorld(World):
         """Smoothed random actions, one env reset per trajectory with a recorded seed; an episode
         that ends early is stored with its own length."""
         cfg = apply_overrides(SmoothNoiseConfig(num_trajectories=num_trajectories, length=length, seed=seed), overrides or [])
-        rng = np.random.default_rng(cfg.seed)
+        rng = np.random.default_rng(task_seed("collect", cfg.seed, 0))  # the collect range: never an evaluation task
         actions = smooth_noise_actions(rng, self.action_low, self.action_high, cfg)
-        seeds = rng.integers(2**31, size=cfg.num_trajectories).astype(np.int64)
+        seeds = np.array([task_seed("collect", cfg.seed, 1 + i) for i in range(cfg.num_trajectories)], np.int64)
         env = self.replay_env()
         n, t = cfg.num_trajectories, cfg.length
         obs = np.zeros((n, t + 1) + tuple(self.obs_shape), np.uint8)

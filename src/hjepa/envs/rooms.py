@@ -28,6 +28,7 @@ from tqdm import tqdm
 from ..config import apply_overrides
 from ..data.collect import RandomWalkConfig, random_walk_actions
 from ..data.dataset import TrajectoryDataset
+from ..seeds import task_seed
 from .two_rooms import AGENT_STD, MAX_ACTION_NORM, SUCCESS_RADIUS, DotGoalEnv, clip_action_norm
 from .world import World
 
@@ -261,13 +262,14 @@ class RoomsCollectConfig(RandomWalkConfig):
 
 def collect_rooms(cfg: RoomsCollectConfig, progress: bool = True) -> TrajectoryDataset:
     """Random walks of `cfg.length` steps from uniform free positions in random layouts."""
-    rng = np.random.default_rng(cfg.seed)
+    rng = np.random.default_rng(task_seed("collect", cfg.seed, 0))  # the collect range: never an evaluation task
     obs_chunks, act_chunks, state_chunks, layout_chunks = [], [], [], []
     bar = tqdm(total=cfg.num_trajectories, desc="collect", unit="traj", disable=not progress)
     remaining = cfg.num_trajectories
     while remaining > 0:
-        n = min(cfg.chunk, remaining)
-        seeds = [cfg.fixed_layout] * n if cfg.fixed_layout is not None else rng.integers(2**31, size=n)
+        n, done = min(cfg.chunk, remaining), cfg.num_trajectories - remaining
+        # trajectory j's layout seed: item 1 + j of the collect block
+        seeds = [cfg.fixed_layout] * n if cfg.fixed_layout is not None else [task_seed("collect", cfg.seed, 1 + done + j) for j in range(n)]
         layouts = np.stack([sample_layout(np.random.default_rng(s), cfg.extra_door_prob) for s in seeds])
         masks = np.stack([wall_mask(lay) for lay in layouts])
         pos = sample_in_room(rng, rng.integers(GRID * GRID, size=n))

@@ -23,6 +23,7 @@ from tqdm import tqdm
 from ..config import apply_overrides
 from ..data.collect import RandomWalkConfig, random_walk_actions
 from ..data.dataset import TrajectoryDataset
+from ..seeds import task_seed
 from .world import World
 
 SIZE = 65
@@ -371,14 +372,14 @@ class CollectConfig(RandomWalkConfig):
 
 def collect_random_walks(cfg: CollectConfig, progress: bool = True) -> TrajectoryDataset:
     """Roll out `cfg.num_trajectories` random walks; returns the dataset (not yet saved)."""
-    rng = np.random.default_rng(cfg.seed)
+    rng = np.random.default_rng(task_seed("collect", cfg.seed, 0))  # the collect range: never an evaluation task
     layout = Layout(*cfg.fixed_layout) if cfg.fixed_layout else None
     obs_chunks, act_chunks, state_chunks, layout_chunks = [], [], [], []
     bar = tqdm(total=cfg.num_trajectories, desc="collect", unit="traj", disable=not progress)
-    remaining = cfg.num_trajectories
+    remaining, chunk = cfg.num_trajectories, 0
     while remaining > 0:
-        n = min(cfg.chunk, remaining)
-        env = BatchedTwoRooms(n, seed=int(rng.integers(2**31)), fixed_layout=layout)
+        n, chunk = min(cfg.chunk, remaining), chunk + 1
+        env = BatchedTwoRooms(n, seed=task_seed("collect", cfg.seed, chunk), fixed_layout=layout)
         first = env.reset()
         heading = rng.uniform(-np.pi, np.pi, size=n)
         to_door = np.stack([env.wall_x, env.door_y], axis=1) - env.pos

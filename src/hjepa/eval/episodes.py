@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
+from ..config import ConfigError
+from ..seeds import SPLITS, task_seed
 
 
 @dataclass
@@ -75,9 +77,12 @@ def run_episode(agent, env, seed: int, record: bool = False) -> EpisodeRecord:
 
 
 def evaluate(agent, episodes: int, seed: int = 0, record: int = 0, progress: bool = True,
-             env=None) -> tuple[dict, list[EpisodeRecord]]:
+             env=None, split: str = "test") -> tuple[dict, list[EpisodeRecord]]:
     """Run `episodes` tasks of a task env (default: Two-Rooms, start and goal in different rooms);
-    record the first `record`. Task i is `env.reset(seed=seed * 100003 + i)`."""
+    record the first `record`. Task i is `env.reset(seed=task_seed(split, seed, i))` (`hjepa.seeds`):
+    split "test" for numbers that are reported, "dev" for tuning."""
+    if split not in SPLITS:
+        raise ConfigError(f"unknown task split {split!r}: choose one of {list(SPLITS)}")
     if env is None:
         from ..envs import make_world
 
@@ -85,10 +90,12 @@ def evaluate(agent, episodes: int, seed: int = 0, record: int = 0, progress: boo
     records = []
     bar = tqdm(range(episodes), desc="eval", unit="ep", disable=not progress, dynamic_ncols=True)
     for i in bar:
-        records.append(run_episode(agent, env, seed=seed * 100_003 + i, record=i < record))
+        records.append(run_episode(agent, env, seed=task_seed(split, seed, i), record=i < record))
         bar.set_postfix(success=f"{np.mean([r.success for r in records]):.2f}")
     success = np.array([r.success for r in records])
     summary = {
+        "split": split,
+        "seed": seed,
         "episodes": episodes,
         "success_rate": float(success.mean()),
         "mean_steps": float(np.mean([r.steps for r in records])),

@@ -16,9 +16,13 @@ class LinearProbe:
 
     The ridge penalty acts on z / std(z) and spares the intercept, so a probe's fit does not
     depend on the latent's scale or offset; the fitted map is folded back into one (D + 1, K)
-    weight, the form saved as probe.safetensors."""
+    weight, the form saved as probe.safetensors.
+
+    Uses labels: it is fitted on the simulator's true states. As a metric (probe R^2) that is
+    fine; anything that acts through a probe (wavefront cells, forbidden regions) is labelled."""
 
     weight: torch.Tensor  # (D + 1, K)
+    uses_labels = True  # a class constant, not a dataclass field
 
     @classmethod
     def fit(cls, z: torch.Tensor, y: torch.Tensor, ridge: float = 1e-3) -> "LinearProbe":

@@ -18,6 +18,9 @@ from another trajectory of the same scene (same layout), so the pairs that face 
 through the wall are trained on the path the model can take, not on the walks the data
 happened to take. The minimum takes the `bellman_rank`-th smallest action value, not the
 smallest: one action whose prediction leaks through the wall does not make a shortcut.
+Bellman targets use labels: the scenes are read from the dataset's true layouts (layouts.npy),
+so a critic fitted this way, and every planner that reads it, reports `uses_labels=True`; the
+hindsight target reads nothing but the trajectories and is label-free.
 
     python -m hjepa.cli fit-value RUN --steps 10000 --set target=bellman
 """
@@ -168,7 +171,7 @@ def fit_cost_to_go_bellman(model, latents: torch.Tensor, scene_ids: np.ndarray, 
     `run_dir` when given (V and its slow copy V'); `resume` continues from there."""
     seed_everything(cfg.seed)
     k = model.frameskip
-    critic = CostToGo(latents.shape[-1], cfg.critic).to(latents.device)
+    critic = CostToGo(latents.shape[-1], cfg.critic, uses_labels=True).to(latents.device)  # scene_ids: true layouts
     slow = copy.deepcopy(critic).requires_grad_(False)  # V': the bootstrap target
     optimizer = torch.optim.AdamW(critic.parameters(), lr=cfg.lr, weight_decay=1e-4)
     generator = torch.Generator().manual_seed(cfg.seed)
@@ -240,6 +243,6 @@ def load_value(run_dir: str | Path, latent_dim: int, device: str | torch.device 
     if not path.is_file():
         return None
     cfg = from_dict(ValueConfig, json.loads(path.read_text())["config"])
-    critic = CostToGo(latent_dim, cfg.critic)
+    critic = CostToGo(latent_dim, cfg.critic, uses_labels=cfg.target == "bellman")  # Bellman pairs trajectories by true layouts
     critic.load_state_dict(ckpt.load_weights(Path(run_dir) / "value.safetensors"))
     return critic.to(device).eval()
