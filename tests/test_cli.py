@@ -17,13 +17,16 @@ def test_end_to_end_smoke(tmp_path, capsys):
           "--set", "num_samples=32", "iterations=2", "warm_iterations=1"])
     out = capsys.readouterr().out.strip().splitlines()
     result = json.loads(out[-1])
-    assert result["episodes"] == 2 and 0.0 <= result["success_rate"] <= 1.0
+    # a 5-step model fails both tasks, and a failed task runs to the budget of 200 steps
+    assert result["episodes"] == 2 and result["success_rate"] == 0.0 and result["mean_steps"] == 200.0
+    assert result["split"] == "test" and result["uses_labels"] is False  # cem+grad acts on latents and the goal image only
     assert result["sec_per_episode"] > 0 and "probe_r2" in result and "4" in result["rollout_error"]  # frameskip 4: errors every 4 steps
     assert gif.stat().st_size > 1000 and (run / "probe.safetensors").exists()
     assert (run / "metrics.csv").exists() and any((run / "tb").iterdir())
     main(["eval", str(run), "--episodes", "1", "--planner", "wavefront", "--skip-probes", "--quiet", "--set", "max_waves=3", "goal_tolerance=0"])
     searched = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert searched["planner"] == "wavefront" and 1 <= searched["mean_planner_iterations"] <= 3  # waves searched
+    assert searched["uses_labels"] is True  # its cells are read through the probe fitted on true positions
     # The agent collects its own data, then the predictor is refit on both datasets.
     main(["explore", str(run), "--out", str(tmp_path / "x"), "--episodes", "1", "--quiet", "--set", "chunk_length=16",
           "--planner-set", "num_samples=32", "iterations=2", "warm_iterations=1"])
@@ -38,9 +41,15 @@ def test_end_to_end_smoke(tmp_path, capsys):
     assert "fit-value" in _error(capsys, ["value-map", str(run), "--out", str(tmp_path / "v.png")])
     main(["fit-value", str(run), "--steps", "3", "--quiet", "--set", "target=bellman", "batch_size=16"])
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["target"] == "bellman"
+    from hjepa.configurator import load_world_model
+    from hjepa.train.value import load_value
+
+    dim = load_world_model(run).latent_dim
+    assert load_value(run, dim).uses_labels is True  # Bellman scenes are the dataset's true layouts
     assert "target must be" in _error(capsys, ["fit-value", str(run), "--set", "target=oracle"])
     main(["fit-value", str(run), "--steps", "5", "--quiet"])
     capsys.readouterr()
+    assert load_value(run, dim).uses_labels is False  # hindsight targets: steps within one trajectory
     main(["value-map", str(run), "--wall-x", "30", "--door-y", "20", "--goal", "12", "40", "--out", str(tmp_path / "v.png")])
     drawn = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert (tmp_path / "v.png").stat().st_size > 1000 and -1.0 <= drawn["rank_corr_geodesic"] <= 1.0

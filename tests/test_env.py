@@ -151,6 +151,29 @@ class _StraightToGoal:
         return (self._centre(goal_obs[0]) - self._centre(obs[0])).astype(np.float32)
 
 
+class _StandStill:
+    def reset(self, seed=None):
+        pass
+
+    def act(self, obs, goal_obs):
+        return np.zeros(2, np.float32)
+
+
+def test_evaluate_counts_what_the_agents_achieve():
+    """Success rate and steps against agents whose outcome is known without hjepa's scoring:
+    heading straight at a goal in the same room always arrives; standing still never does."""
+    from hjepa.eval import evaluate
+
+    env = TwoRooms(same_room=True, max_steps=40)
+    walker, _ = evaluate(_StraightToGoal(), 6, env=env, progress=False)
+    still, records = evaluate(_StandStill(), 6, env=env, progress=False)
+    assert walker["success_rate"] == 1.0 and 1 <= walker["mean_steps"] < 40
+    assert still["success_rate"] == 0.0 and still["mean_steps"] == 40.0 and still["mean_steps_success"] is None
+    starts = [env.reset(seed=task_seed("test", 0, i))[1] for i in range(6)]  # each record's distance: the start's, unchanged
+    assert [r.final_distance for r in records] == pytest.approx([float(np.linalg.norm(i["state"] - i["goal_state"]))
+                                                                 for i in starts], rel=1e-5)
+
+
 def test_evaluate_scores_success_on_the_tasks_with_a_safe_path():
     from hjepa.eval import evaluate
 

@@ -382,3 +382,30 @@ def test_reseed_makes_an_episode_independent_of_the_episodes_before_it(name):
     planner.plan(start, goal)  # more samples drawn in between, as another episode would
     torch.testing.assert_close(episode(7), first, rtol=0, atol=0)
     assert not torch.equal(episode(8), first)
+
+
+def test_planners_declare_whether_they_act_on_labels():
+    """uses_labels follows what the planner reads: latents and goal images are label-free; a probe
+    fitted on true positions (wavefront cells, a forbidden region) and a Bellman cost-to-go are not."""
+    from hjepa.cost.critic import CostToGo, CostToGoConfig
+    from hjepa.eval.probes import LinearProbe
+    from hjepa.memory import ShortTermMemory
+
+    model, probe = AdditiveWorld(), LinearProbe(torch.cat([torch.eye(2), torch.zeros(1, 2)]))
+    hindsight, bellman = (CostToGo(2, CostToGoConfig(hidden_dim=8), uses_labels=flag) for flag in (False, True))
+    box = ForbiddenRegion(probe, low=[1.0, 1.0], high=[2.0, 2.0])
+    plain = dict(horizon=4, action_repeat=1, num_samples=8, iterations=1)
+    cases = [
+        (PlannerConfig(name="cem+grad", **plain), {}, False),
+        (PlannerConfig(name="cem", **plain), {"guardrails": [ActionBound(1.0)]}, False),
+        (PlannerConfig(name="cem", revisit_weight=1.0, **plain), {"memory": ShortTermMemory()}, False),
+        (PlannerConfig(name="cem", terminal_value=True, **plain), {"value": hindsight}, False),
+        (PlannerConfig(name="cem", terminal_value=True, **plain), {"value": bellman}, True),
+        (PlannerConfig(name="astar", action_repeat=1), {"value": bellman}, True),
+        (PlannerConfig(name="astar", action_repeat=1, heuristic="zero"), {"value": bellman}, False),  # V not read
+        (PlannerConfig(name="cem+grad", **plain), {"guardrails": [box]}, True),
+        (PlannerConfig(name="cem", detour_weight=1.0, **plain), {"guardrails": [box], "memory": ShortTermMemory()}, True),
+        (PlannerConfig(name="wavefront", action_repeat=1), {"readout": probe}, True),
+    ]
+    for cfg, parts, labelled in cases:
+        assert make_planner(model, cfg, **parts).uses_labels is labelled, (cfg.name, list(parts))

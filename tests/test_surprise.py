@@ -145,12 +145,24 @@ def test_train_video_writes_a_resumable_run(video_run, capsys):
 def test_surprise_cli_writes_curve_and_names_frames(video_run, tmp_path, capsys):
     clip = possible_clips(1, seed=0)[0]
     np.save(tmp_path / "clip.npy", clip.transpose(0, 2, 3, 1))  # (T, H, W, 3) is accepted too
-    main(["surprise", str(tmp_path / "clip.npy"), "--run", str(video_run), "--context", "3", "--threshold", "0", "--quiet"])
+    main(["surprise", str(tmp_path / "clip.npy"), "--run", str(video_run), "--context", "3", "--quiet"])
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert result["frames"] == 32 and result["frames_above"] == list(range(3, 32))  # every scored frame is above 0
     rows = (tmp_path / "clip.surprise.csv").read_text().splitlines()
-    assert rows[0] == "frame,surprise" and len(rows) == 33 and rows[1] == "0,"
+    assert rows[0] == "frame,surprise" and len(rows) == 33 and rows[1:4] == ["0,", "1,", "2,"]  # no score before a full context
+    curve = np.array([float(r.split(",")[1]) for r in rows[4:]])
+    assert result["frames"] == 32 and result["threshold_from"] == "this clip: mean + 3 std"
+    assert result["threshold"] == pytest.approx(curve.mean() + 3 * curve.std(), rel=1e-4)  # recomputed from the CSV
+    assert result["frames_above"] == [3 + t for t in np.flatnonzero(curve > result["threshold"])]
     assert (tmp_path / "clip.surprise.png").stat().st_size > 1000
+    # Real thresholds, with the expected frames read off the CSV: just above the clip's peak nothing
+    # triggers; just below it, exactly the peak frame does. (That a violation raises surprise where
+    # it happens is tested on a stand-in model above: a 3-step run has collapsed latents.)
+    peak, frame = float(curve.max()), 3 + int(curve.argmax())
+    for threshold, expected in ((peak * (1 + 1e-5), []), (peak * (1 - 1e-5), [frame])):  # the CSV keeps 6 digits
+        main(["surprise", str(tmp_path / "clip.npy"), "--run", str(video_run), "--context", "3",
+              "--threshold", repr(threshold), "--quiet"])
+        result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        assert result["threshold_from"] == "--threshold" and result["frames_above"] == expected
 
 
 def _error(capsys, argv) -> str:

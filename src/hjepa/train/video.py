@@ -151,7 +151,6 @@ def _prepare(cfg, run_dir, clips, window: int, image_size: int, resume: bool) ->
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     save_json(cfg, run_dir / "config.json")
-    seed_everything(cfg.train.seed)
     if lengths is not None:
         ckpt.write_json(run_dir / "clips.json", {"folder": cfg.data.folder, "clips": len(lengths),
                                                  "frames": int(lengths.sum()), "image_size": image_size})
@@ -161,6 +160,7 @@ def _prepare(cfg, run_dir, clips, window: int, image_size: int, resume: bool) ->
 def train_video(cfg: VideoRunConfig, run_dir: str | Path, clips: np.ndarray | None = None, resume: bool = False,
                 progress: bool = True) -> dict:
     """Train the video JEPA on `clips` (N, T, 3, H, W) uint8, generated from cfg.data if None."""
+    seed_everything(cfg.train.seed)  # before the model is built: its initialization is part of the run
     model = VideoJEPA(cfg.model)
     run_dir, clips, lengths = _prepare(cfg, run_dir, clips, cfg.model.context + 1, model.image_size, resume)
     return fit(VideoJEPAObjective(model, cfg.loss), clips, cfg.model.context + 1, cfg.train, run_dir, resume, progress, lengths)
@@ -174,6 +174,7 @@ def train_spatial_video(cfg: SpatialVideoRunConfig, run_dir: str | Path, clips: 
     if not cfg.model.context < window <= frames:  # checked before the run directory is touched
         raise ConfigError(f"train.window={window} must be above model.context={cfg.model.context} "
                           f"and at most the clip length {frames}")
+    seed_everything(cfg.train.seed)  # before the model is built: its initialization is part of the run
     model = SpatialVideoJEPA(cfg.model)
     run_dir, clips, lengths = _prepare(cfg, run_dir, clips, window, model.image_size, resume)
     return fit(SpatialVideoJEPAObjective(model, cfg.loss), clips, window, cfg.train, run_dir, resume, progress, lengths)
@@ -182,6 +183,7 @@ def train_spatial_video(cfg: SpatialVideoRunConfig, run_dir: str | Path, clips: 
 def train_pixel(cfg: PixelRunConfig, run_dir: str | Path, clips: np.ndarray | None = None, resume: bool = False,
                 progress: bool = True) -> dict:
     """Train the pixel-space next-frame predictor on the same kind of clips."""
+    seed_everything(cfg.train.seed)  # before the model is built: its initialization is part of the run
     model = PixelPredictor(cfg.model)
     run_dir, clips, lengths = _prepare(cfg, run_dir, clips, cfg.model.context + 1, model.image_size, resume)
     return fit(PixelObjective(model), clips, cfg.model.context + 1, cfg.train, run_dir, resume, progress, lengths)

@@ -1,0 +1,37 @@
+"""The benchmarks' output folder: never reused silently (benchmarks/common.py)."""
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+from common import BenchmarkOut, provenance  # noqa: E402
+
+
+def test_an_existing_out_needs_reuse_and_the_same_recipe(tmp_path, capsys):
+    out, recipe = tmp_path / "bench", {"seed": 0, "set": ["loss.idm=2"]}
+    first = BenchmarkOut(out, recipe, reuse=False)
+    assert not first.existed("data")
+    (out / "data").mkdir()
+    (out / "data" / "meta.json").write_text("{}")
+    with pytest.raises(SystemExit) as stop:  # the same command again, without --reuse
+        BenchmarkOut(out, recipe, reuse=False)
+    assert stop.value.code == 2 and "--reuse" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # --reuse with another recipe
+        BenchmarkOut(out, {**recipe, "seed": 1}, reuse=True)
+    assert '"seed": {"saved": 0, "now": 1}' in capsys.readouterr().err
+    again = BenchmarkOut(out, recipe, reuse=True)
+    assert again.existed("data") and again.existed("data/meta.json") and not again.existed("run")
+    record = json.loads((out / "benchmark.json").read_text())
+    assert record["recipe"] == recipe and len(record["reused"]) == 1  # what made it stays, the reuse is added
+    stranger = tmp_path / "other"
+    (stranger / "run").mkdir(parents=True)
+    with pytest.raises(SystemExit):  # a folder no benchmark recipe describes
+        BenchmarkOut(stranger, recipe, reuse=True)
+
+
+def test_provenance_names_the_commit_and_the_date():
+    info = provenance()
+    assert set(info) == {"commit", "uncommitted_changes", "date"} and len(info["date"]) == 10
+    assert info["commit"] == "unknown" or len(info["commit"]) >= 7
