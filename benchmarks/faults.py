@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from common import BenchmarkOut, provenance
 from hjepa.train.checkpoint import Checkpoints, load_weights
 
 MODEL = ["train.batch_size=16", "train.seq_len=3", "train.log_every=1", "train.warmup_steps=10",
@@ -65,9 +66,12 @@ def main() -> None:
     p.add_argument("--train-steps", type=int, default=800)
     p.add_argument("--checkpoint-every", type=int, default=10)
     p.add_argument("--max-wait", type=float, default=1.5, help="seconds of stepping before a random kill, at most")
+    p.add_argument("--reuse", action="store_true", help="reuse the dataset of an existing OUT made with the same --seed")
     args = p.parse_args()
     if args.kills < 1 or args.train_steps < 1 or args.checkpoint_every < 1:
         p.error("--kills, --train-steps and --checkpoint-every must be positive")
+    out = BenchmarkOut(args.out, {"benchmark": "faults", "seed": args.seed}, args.reuse)  # the runs start over anyway
+    reused = ["data"] if out.existed("data/meta.json") else []
     t0 = time.time()
     rng = np.random.default_rng(args.seed)
     env = dict(os.environ, OMP_NUM_THREADS="1")  # one thread: the same arithmetic in every process
@@ -111,7 +115,7 @@ def main() -> None:
                       "mean_steps_lost": round(float(np.mean(lost)), 2), "checkpoint_every": args.checkpoint_every,
                       "kills_during_checkpoint_write": int(torn), "final_steps": Checkpoints(cut).load().state["step"],
                       "train_steps": args.train_steps, "final_weights_match_uninterrupted": bool(match),
-                      "seed": args.seed, "seconds": round(time.time() - t0, 1)}))
+                      "seed": args.seed, "seconds": round(time.time() - t0, 1), "reused": reused, **provenance()}))
 
 
 if __name__ == "__main__":

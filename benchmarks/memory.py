@@ -6,22 +6,24 @@ Writes a Rooms dataset of at least --gb GiB chunk by chunk (`hjepa.data.DatasetW
 observations go straight to disk), trains on it for --train-steps in a child process (the
 trainer leaves observations past `train.max_memory_gb` on disk and reads each batch's frames
 with pread), and prints one JSON line with the dataset's size and the child's peak resident
-memory (ru_maxrss). The dataset is reused by a re-run.
+memory (ru_maxrss). An existing --out is refused unless --reuse (the same --gb, --length and
+--seed), which reuses the dataset; the training run always starts over, so the peak is measured.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import resource
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from common import BenchmarkOut, provenance
 from hjepa.data import TrajectoryDataset
 from hjepa.data.dataset import DatasetWriter
 from hjepa.envs.rooms import RoomsCollectConfig, collect_rooms
-from hjepa.train.checkpoint import Checkpoints
 
 
 def main() -> None:
@@ -31,8 +33,13 @@ def main() -> None:
     p.add_argument("--length", type=int, default=64)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--reuse", action="store_true", help="reuse the dataset of an existing OUT made with the same settings")
     args = p.parse_args()
+    out = BenchmarkOut(args.out, {"benchmark": "memory", "gb": args.gb, "length": args.length, "seed": args.seed}, args.reuse)
     data, run_dir = args.out / "data", args.out / "run"
+    reused = ["data"] if out.existed("data/meta.json") else []
+    if run_dir.exists():  # a finished run would train nothing, and measure nothing
+        shutil.rmtree(run_dir)
     frame_bytes = 2 * 64 * 64
     n = int(args.gb * 2**30 / (frame_bytes * (args.length + 1))) + 1
     t0 = time.time()
@@ -54,11 +61,12 @@ def main() -> None:
     t1 = time.time()
     cmd = [sys.executable, "-m", "hjepa.cli", "train", "--data", str(data), "--out", str(run_dir), "--steps",
            str(args.train_steps), "--minutes", "0", "--quiet"]
-    subprocess.run(cmd + (["--resume"] if Checkpoints(run_dir).exists() else []), check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     print(json.dumps({"benchmark": "memory", "dataset_gib": round(size / 2**30, 3), "dataset_bytes": size,
                       "trajectories": n, "train_steps": args.train_steps, "peak_rss_gib": round(peak_kib / 2**20, 3),
-                      "write_seconds": round(write_s, 1), "train_seconds": round(time.time() - t1, 1)}))
+                      "write_seconds": round(write_s, 1), "train_seconds": round(time.time() - t1, 1), "reused": reused,
+                      **provenance()}))
 
 
 if __name__ == "__main__":

@@ -327,9 +327,10 @@ def cmd_import(args) -> dict:
 
 
 # A few minutes of training: per-trajectory speeds in the data (as the benchmark collects) and a
-# learning rate 4x the default, which is tuned for 20-minute runs. Measured 2026-12-01 on 2 cores
-# with 4 minutes: 0.45 with neither, 0.70-0.75 with the rate alone (1,000 trajectories), 0.85 on
-# the demo's 20 tasks and 0.925 on 40 others (seed 7) with both and 2,000 trajectories.
+# learning rate 4x the default, which is tuned for 20-minute runs. Chosen 2026-12-01 on dev tasks
+# (2 cores, 4 minutes): 0.45 with neither, 0.70-0.75 with the rate alone (1,000 trajectories),
+# 0.85 on dev seed 0's 20 tasks and 0.925 on dev seed 7's 40 with both and 2,000 trajectories.
+# The demo itself reports held-out test tasks (README for the figure).
 DEMO_COLLECT = ["speed_share=0.75"]
 DEMO_TRAIN = ["train.lr=0.004"]
 

@@ -9,7 +9,9 @@ Format (a directory, version 2; any world, any image size, any action dimension)
     actions.npy        float32 (N, T, A)           actions[t] moves observations[t] -> observations[t+1]
     states.npy         float32 (N, T+1, S)         optional: the true state, for evaluation and probes only
     layouts.npy        float32 (N, K)              optional: per-trajectory scene parameters (Two-Rooms:
-                                                   wall x, door y); equal rows = the same scene
+                                                   wall x, door y); equal rows = the same scene. Labels:
+                                                   read by probes (metrics) and by the opt-in Bellman
+                                                   cost-to-go, which then reports uses_labels
     lengths.npy        int64   (N,)                optional: actions in each episode (<= T; the rest is
                                                    padding: the last frame and state held, zero actions);
                                                    absent = every episode has T

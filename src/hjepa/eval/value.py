@@ -14,6 +14,7 @@ import torch
 
 from ..envs.two_rooms import (TwoRoomsPhysics, geodesic_distance, is_free, position_grid, room_of,
                                sample_free_positions, sample_layouts)
+from ..seeds import task_seed
 from ..train.value import rank_correlation
 
 
@@ -37,8 +38,9 @@ def encode_states(model, pos: np.ndarray, wall_x: np.ndarray, door_y: np.ndarray
 def value_against_geodesic(value, model, layouts: int = 16, positions: int = 256, seed: int = 0) -> dict:
     """Rank correlations, averaged over `layouts` random layouts with one random goal each, of
     V(state, goal) for `positions` random free states against the geodesic distance (all
-    pairs; pairs in different rooms) and against the straight-line distance (different rooms)."""
-    rng = np.random.default_rng(seed)
+    pairs; pairs in different rooms) and against the straight-line distance (different rooms).
+    The layouts and states are drawn from block `seed` of the test range (`hjepa.seeds`)."""
+    rng = np.random.default_rng(task_seed("test", seed, 0))
     wall_x, door_y = sample_layouts(rng, layouts)
     wx, dy = np.repeat(wall_x, positions), np.repeat(door_y, positions)
     pos = sample_free_positions(rng, wx, dy)
