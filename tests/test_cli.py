@@ -81,6 +81,7 @@ def test_demo_runs_end_to_end_reuses_its_data_and_says_what_it_used(tmp_path, ca
     text = capsys.readouterr().out
     assert "collecting 12 random-walk trajectories" in text and (out / "episode.gif").stat().st_size > 1000
     assert "label-free: the planner sees pixels and the goal image only" in text and f"{out / 'episode.gif'}" in text
+    assert "over 1 held-out test task," in text  # the demo reports the test split, not the tasks its recipe was tuned on
     meta = (out / "data" / "meta.json").read_text()
     main(argv)  # again: the data are reused, the finished run is resumed (no further steps), nothing is refused
     assert "reusing the trajectories" in capsys.readouterr().out and (out / "data" / "meta.json").read_text() == meta

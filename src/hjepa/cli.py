@@ -355,7 +355,8 @@ def cmd_demo(args) -> dict:
     print(f"[3/3] planning {args.episodes} episodes toward goal images with {args.planner}; GIF -> {gif}")
     result = run(["eval", str(run_dir), "--episodes", str(args.episodes), "--gif", str(gif), "--seed", str(args.seed),
                   "--planner", args.planner] + common)
-    print(f"\nsuccess {result['success_rate']:.2f} over {result['episodes']} held-out test tasks, "
+    tasks = f"{result['episodes']} held-out test task" + ("s" if result["episodes"] != 1 else "")
+    print(f"\nsuccess {result['success_rate']:.2f} over {tasks}, "
           f"{result['sec_per_episode']:.1f} s per episode; "
           + ("NOT label-free: the planner reads a probe fitted on the simulator's true positions" if result["uses_labels"]
              else "label-free: the planner sees pixels and the goal image only")
