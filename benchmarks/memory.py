@@ -47,6 +47,7 @@ def main() -> None:
         writer, chunk = None, 500
         for start in range(0, n, chunk):
             k = min(chunk, n - start)
+            # chunk c of --seed s is collect seed s * 1000 + c (up to 1,000 chunks, --seed up to 8)
             part = collect_rooms(RoomsCollectConfig(num_trajectories=k, length=args.length, seed=args.seed * 1000 + start // chunk),
                                  progress=False)
             if writer is None:

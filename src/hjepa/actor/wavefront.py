@@ -41,10 +41,6 @@ class WavefrontPlanner(Planner):
     Uses labels: the read-out that defines its cells is the run's position probe, fitted on the
     simulator's true positions (`uses_labels` is True unless the read-out says otherwise)."""
 
-    @property
-    def uses_labels(self) -> bool:
-        return getattr(self.readout, "uses_labels", True) or super().uses_labels
-
     def __init__(self, model, cfg: PlannerConfig, readout, guardrails=()):
         super().__init__(model, cfg, guardrails)
         self.readout = readout
@@ -53,6 +49,10 @@ class WavefrontPlanner(Planner):
         self.moves = self.actions.repeat(1, self.k)  # (M, k*A): each action held one predictor step
         fine = action_set(cfg.directions, tuple(s * min(cfg.step_sizes) for s in _FINE_SCALES))
         self.fine = torch.cat([torch.zeros(1, fine.shape[1]), fine]).to(self.device)  # zero move first
+
+    @property
+    def uses_labels(self) -> bool:
+        return getattr(self.readout, "uses_labels", True) or super().uses_labels
 
     def cells(self, states: torch.Tensor) -> torch.Tensor:
         """(..., S) read-outs -> (...) int64: one key per cell of side `cell_size` (S <= 3 fits in 64 bits)."""

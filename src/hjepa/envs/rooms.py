@@ -268,8 +268,10 @@ def collect_rooms(cfg: RoomsCollectConfig, progress: bool = True) -> TrajectoryD
     remaining = cfg.num_trajectories
     while remaining > 0:
         n, done = min(cfg.chunk, remaining), cfg.num_trajectories - remaining
-        # trajectory j's layout seed: item 1 + j of the collect block
-        seeds = [cfg.fixed_layout] * n if cfg.fixed_layout is not None else [task_seed("collect", cfg.seed, 1 + done + j) for j in range(n)]
+        if cfg.fixed_layout is not None:
+            seeds = [cfg.fixed_layout] * n
+        else:  # trajectory j's layout seed: item 1 + j of the collect block
+            seeds = [task_seed("collect", cfg.seed, 1 + done + j) for j in range(n)]
         layouts = np.stack([sample_layout(np.random.default_rng(s), cfg.extra_door_prob) for s in seeds])
         masks = np.stack([wall_mask(lay) for lay in layouts])
         pos = sample_in_room(rng, rng.integers(GRID * GRID, size=n))
