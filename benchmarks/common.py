@@ -4,6 +4,11 @@ A benchmark writes its recipe (every setting that shapes the data and the model)
 OUT/benchmark.json. Run again on the same --out, it refuses unless --reuse is given; with
 --reuse it refuses a different recipe, and its JSON line lists what it reused. Settings that
 only change the evaluation (episodes, planner, split) may differ between reuses.
+
+Every JSON line says whether it is a headline number (`headline`): only lines on held-out test
+tasks are. A dev-split line says `headline: false` and the benchmark warns on stderr, so a
+tuning number cannot pass for a reported one (tests/test_readme.py holds the README's table to
+commands without `--split dev`).
 """
 from __future__ import annotations
 
@@ -56,6 +61,13 @@ def provenance() -> dict:
     except (OSError, subprocess.CalledProcessError):
         commit, dirty = "unknown", None
     return {"commit": commit, "uncommitted_changes": dirty, "date": datetime.date.today().isoformat()}
+
+
+def headline(split: str) -> dict:
+    """The JSON fields that say which tasks a number is on and whether it may be quoted as a result."""
+    if split != "test":
+        print(f"note: {split} tasks are for tuning; this is not a headline number (headline: false)", file=sys.stderr)
+    return {"split": split, "headline": split == "test"}
 
 
 def fail(message: str) -> None:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import provenance
+from common import headline, provenance
 from hjepa.config import apply_overrides
 from hjepa.data.physics import PROPERTIES, labelled_clips, possible_clips, violation_pairs
 from hjepa.eval.probes import clip_probes
@@ -120,7 +120,7 @@ def main() -> None:
     print(f"\n{'model':<17} {'ctx':>3} {'property':<13} {'agg':<5} {'pairwise':>8} {'auroc':>6}  pairwise by variant")
     for name, c, prop, how, acc, auc, by_variant in rows:
         print(f"{name:<17} {c:>3} {prop:<13} {how:<5} {acc:>8.3f} {auc:>6.3f}  {by_variant}")
-    line = {"benchmark": "intuitive_physics", "split": "test", "uses_labels": False, "train_minutes": args.train_minutes,
+    line = {"benchmark": "intuitive_physics", **headline("test"), "uses_labels": False, "train_minutes": args.train_minutes,
             "train_steps": args.train_steps,
             "seed": args.seed, "clips": args.clips, "pairs_per_property": args.pairs, "context": args.context,
             "spatial_context": spatial_context, "aggregate": "max",

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from hjepa.actor import make_planner
-from common import provenance
+from common import headline, provenance
 from hjepa.agent import Agent
 from hjepa.cli import planner_overrides
 from hjepa.configurator import planner_for
@@ -81,7 +81,7 @@ def main():
     memory = ShortTermMemory()  # read by the planner's revisit cost
     agent = Agent(model, make_planner(model, planner_for("two_rooms", **overrides), memory=memory), memory=memory)
     summary, _ = evaluate(agent, args.episodes, seed=args.seed, progress=False, split=args.split)
-    print(json.dumps(dict(summary, model="oracle", uses_labels=True, overrides=args.set, **provenance())))
+    print(json.dumps(dict(summary, **headline(summary["split"]), model="oracle", uses_labels=True, overrides=args.set, **provenance())))
 
 
 if __name__ == "__main__":

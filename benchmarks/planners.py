@@ -44,7 +44,7 @@ import os
 import numpy as np
 import torch
 
-from common import provenance
+from common import headline, provenance
 from hjepa.agent import Agent
 from hjepa.cli import planner_overrides
 from hjepa.configurator import load_probe, load_run_config, load_world_model, planner_for
@@ -112,7 +112,7 @@ def compare_search(run: str, problems: int, budget: int, seed: int, split: str) 
             through_wall.append(found[-1] and crosses_wall(path, info["wall_x"], info["door_y"]))
         results[heuristic] = {"mean_nodes": float(np.mean(nodes)), "found": float(np.mean(found)),
                               "through_wall": int(np.sum(through_wall)), "valid": float(np.mean(found) - np.mean(through_wall))}
-    line = {"benchmark": "search", "split": split, "uses_labels": value.uses_labels, "problems": problems, "budget": budget, **{f"{h}_{k}": v for h, r in results.items() for k, v in r.items()},
+    line = {"benchmark": "search", **headline(split), "uses_labels": value.uses_labels, "problems": problems, "budget": budget, **{f"{h}_{k}": v for h, r in results.items() for k, v in r.items()},
             "node_ratio": results["value"]["mean_nodes"] / max(results["zero"]["mean_nodes"], 1e-9), "run": run}
     print(json.dumps(line))
 
@@ -161,7 +161,7 @@ def main() -> None:
             env = TwoRooms(forbidden=tuple(args.forbidden) if args.forbidden else None, same_room=kind == "easy",
                            safe_clearance=args.margin + 1.0)
             summary, _ = evaluate(agent, args.episodes, seed=args.seed, env=env, split=args.split)
-            line = {"benchmark": "planners", "planner": name, "tasks": kind, "uses_labels": agent.uses_labels, **summary,
+            line = {"benchmark": "planners", "planner": name, "tasks": kind, "uses_labels": agent.uses_labels, **summary, **headline(summary["split"]),
                     "forbidden": args.forbidden, "overrides": args.set, "torch_threads": torch.get_num_threads(),
                     "run": args.run, **provenance()}
             lines.append(line)

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import torch
 
-from common import BenchmarkOut, provenance
+from common import BenchmarkOut, headline, provenance
 from hjepa.actor import PLANNER_NAMES
 from hjepa.cli import run
 from hjepa.seeds import SPLITS
@@ -105,7 +105,7 @@ def main() -> None:
                   "--split", args.split, "--gif", str(args.out / "episodes.gif"), "--set", *args.planner_set] + quiet)
     line = {
         "benchmark": "two_rooms",
-        "split": result["split"],
+        **headline(result["split"]),
         "uses_labels": result["uses_labels"],  # training, exploration and refit read no labels; the planner may
         "success_rate": result["success_rate"],
         "sec_per_episode": round(result["sec_per_episode"], 3),

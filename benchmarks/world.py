@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from common import BenchmarkOut, provenance
+from common import BenchmarkOut, headline, provenance
 from hjepa.actor import PLANNER_NAMES
 from hjepa.cli import run
 from hjepa.seeds import SPLITS
@@ -84,7 +84,7 @@ def main() -> None:
         "benchmark": "world",
         "world": result["world"],
         "protocol": args.protocol,
-        "split": result["split"],
+        **headline(result["split"]),
         "uses_labels": result["uses_labels"],
         "success_rate": result["success_rate"],
         "sec_per_episode": round(result["sec_per_episode"], 3),

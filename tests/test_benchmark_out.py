@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
-from common import BenchmarkOut, provenance  # noqa: E402
+from common import BenchmarkOut, headline, provenance  # noqa: E402
 
 
 def test_an_existing_out_needs_reuse_and_the_same_recipe(tmp_path, capsys):
@@ -35,3 +35,10 @@ def test_provenance_names_the_commit_and_the_date():
     info = provenance()
     assert set(info) == {"commit", "uncommitted_changes", "date"} and len(info["date"]) == 10
     assert info["commit"] == "unknown" or len(info["commit"]) >= 7
+
+
+def test_only_test_tasks_make_a_headline_number(capsys):
+    assert headline("test") == {"split": "test", "headline": True}
+    assert capsys.readouterr().err == ""
+    assert headline("dev") == {"split": "dev", "headline": False}
+    assert "not a headline number" in capsys.readouterr().err
