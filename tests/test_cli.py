@@ -50,6 +50,30 @@ def test_end_to_end_smoke(tmp_path, capsys):
     main(["fit-value", str(run), "--steps", "5", "--quiet"])
     capsys.readouterr()
     assert load_value(run, dim).uses_labels is False  # hindsight targets: steps within one trajectory
+    # Hierarchical planning: high levels over macro-actions hand the flat planner subgoals.
+    assert "train-high" in _error(capsys, ["eval", str(run), "--planner", "hierarchical", "--skip-probes"])
+    assert "level 1" in _error(capsys, ["train-high", str(run), "--level", "2"])  # levels are built bottom up
+    main(["train-high", str(run), "--steps", "3", "--quiet", "--set", "model.span=1", "seq_len=2", "batch_size=16"])
+    high = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert high["level"] == 1 and high["steps"] == 3 and high["env_steps_per_step"] == 4 and high["code_dim"] == 4
+    assert {"holdout_error", "holdout_copy_error", "holdout_low_level_error"} <= set(high)  # a 5-step JEPA barely moves
+    main(["train-high", str(run), "--level", "2", "--steps", "2", "--quiet", "--set", "model.span=2", "seq_len=1",
+          "batch_size=16"])
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["env_steps_per_step"] == 2  # two level-1 steps
+    hgif = tmp_path / "hier.gif"
+    main(["eval", str(run), "--episodes", "1", "--planner", "hierarchical", "--skip-probes", "--quiet", "--gif", str(hgif),
+          "--gif-episodes", "1", "--set", "num_samples=32", "iterations=2", "warm_iterations=1",
+          "--high-set", "planner.num_samples=16", "planner.iterations=2"])
+    planned = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert planned["planner"] == "hierarchical" and planned["uses_labels"] is False and planned["mean_steps"] == 200.0
+    assert hgif.stat().st_size > 1000
+    from hjepa.agent import Agent
+    from hjepa.actor.hierarchical import HierarchyConfig
+
+    agent = Agent.load(run, hierarchy=HierarchyConfig())
+    assert len(agent.planner.high) == 2 and agent.planner.env_steps == [4, 8]  # three levels from the run's files alone
+    assert "--high-set" in _error(capsys, ["eval", str(run), "--high-set", "subgoal_step=2"])
+    assert "bands" in _error(capsys, ["eval", str(run), "--band", "3-4"])  # Two-Rooms tasks have no bands
     main(["value-map", str(run), "--wall-x", "30", "--door-y", "20", "--goal", "12", "40", "--out", str(tmp_path / "v.png")])
     drawn = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert (tmp_path / "v.png").stat().st_size > 1000 and -1.0 <= drawn["rank_corr_geodesic"] <= 1.0

@@ -12,6 +12,8 @@ import numpy as np
 import torch
 
 from .actor import Planner, PlannerConfig, make_planner
+from .actor.hierarchical import HierarchyConfig, make_hierarchical
+from .config import ConfigError
 from .configurator import load_probe, load_world_model, planner_for, world_of_run
 from .memory import ShortTermMemory
 from .world_model import JEPAWorldModel
@@ -38,9 +40,11 @@ class Agent:
 
     @classmethod
     def load(cls, run_dir: str | Path, planner: PlannerConfig | None = None, device: str = "auto", world: str | None = None,
-             guardrails=()) -> "Agent":
+             guardrails=(), hierarchy: HierarchyConfig | None = None) -> "Agent":
         """The run's world model with `planner` (default: the tuned planner of `world`, by default
-        the world the run was trained on)."""
+        the world the run was trained on). With `hierarchy`, the run's high levels (`hjepa
+        train-high`) hand that planner subgoals (`actor/hierarchical.py`)."""
+        from .train.high_level import load_levels
         from .train.value import load_value
 
         model = load_world_model(run_dir, device)
@@ -48,7 +52,13 @@ class Agent:
         value = load_value(run_dir, model.latent_dim, next(model.parameters()).device)
         memory = ShortTermMemory()
         probe = load_probe(run_dir)
-        return cls(model, make_planner(model, cfg, guardrails, value, memory, readout=probe), probe, memory)
+        actor = make_planner(model, cfg, guardrails, value, memory, readout=probe)
+        if hierarchy is not None:
+            levels = load_levels(run_dir, model)
+            if not levels:
+                raise ConfigError(f"{run_dir} has no high level to plan with: train one first with `hjepa train-high {run_dir}`")
+            actor = make_hierarchical(actor, levels, hierarchy, guardrails)
+        return cls(model, actor, probe, memory)
 
     @property
     def uses_labels(self) -> bool:
@@ -102,6 +112,15 @@ class Agent:
         self.memory.remember_action(action)
         self.steps += 1
         return action
+
+    def subgoal_positions(self) -> np.ndarray | None:
+        """The subgoals the high levels handed down at the last replan, read out as (L, 2)
+        positions (level 1 first; NaN where a level handed down the goal itself), if a probe
+        is loaded and the planner is hierarchical."""
+        subgoals = getattr(self.planner, "info", {}).get("subgoals")
+        if not subgoals or self.probe is None:
+            return None
+        return np.stack([self.probe(g[None].cpu()).numpy()[0] if g is not None else np.full(2, np.nan) for g in subgoals])
 
     def imagined_positions(self) -> np.ndarray | None:
         """The last plan's imagined trajectory read out as (T, 2) positions, if a probe is loaded."""

@@ -1,4 +1,4 @@
-"""Command line: hjepa collect | train | explore | refit-predictor | eval | fit-value | value-map | export | import | demo | train-video | physics-pair | surprise."""
+"""Command line: hjepa collect | train | explore | refit-predictor | train-high | eval | fit-value | value-map | export | import | demo | train-video | physics-pair | surprise."""
 from __future__ import annotations
 
 import argparse
@@ -131,6 +131,17 @@ def _table(rows: list[tuple[str, object]]) -> str:
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
 
+HIERARCHICAL = "hierarchical"
+
+
+def hierarchy_config(seed: int, items: list[str] | None):
+    """The high levels' settings: defaults, the task seed for their samplers, then --high-set
+    overrides (e.g. subgoal_step=2 planner.horizon=10)."""
+    from .actor.hierarchical import HierarchyConfig
+
+    return apply_overrides(HierarchyConfig(), [f"planner.seed={seed}", *(items or [])])
+
+
 def planner_overrides(items: list[str] | None) -> dict:
     """KEY=VALUE planner overrides (numbers, lists and booleans parsed as YAML) as a dict."""
     import yaml
@@ -150,7 +161,13 @@ def planner_overrides(items: list[str] | None) -> dict:
 def task_env(world, args, run_cfg):
     """The evaluation tasks: the world's own sampler, or cut from the run's held-out trajectories."""
     if args.protocol == "world":
-        return world.make_env(budget=args.budget)
+        if args.band is None:
+            return world.make_env(budget=args.budget)
+        if args.band not in world.bands:
+            raise ConfigError(f"--band {args.band}: the {world.name} world's bands are {list(world.bands) or 'none'}")
+        return world.make_env(budget=args.budget, band=args.band)
+    if args.band is not None:
+        raise ConfigError("--band picks the world's own tasks: drop it with --protocol dataset")
     from .data import TrajectoryDataset
     from .envs.dataset_tasks import DatasetTasks
 
@@ -177,11 +194,15 @@ def cmd_eval(args) -> dict:
     world_name = args.world or world_of_run(run_dir)
     world = make_world(world_name)
     overrides = {"seed": args.seed, **planner_overrides(args.set)}
-    if args.planner:
+    if args.planner and args.planner != HIERARCHICAL:
         overrides["name"] = args.planner
     planner_cfg = planner_for(world_name, **overrides)
+    hierarchy = hierarchy_config(args.seed, args.high_set) if args.planner == HIERARCHICAL else None
+    if args.high_set and hierarchy is None:
+        raise ConfigError("--high-set configures the high levels: add --planner hierarchical")
     check_seed(args.seed, args.split)
-    result: dict = {"run": str(run_dir), "world": world.name, "protocol": args.protocol, "planner": planner_cfg.name}
+    result: dict = {"run": str(run_dir), "world": world.name, "protocol": args.protocol,
+                    "planner": HIERARCHICAL if hierarchy else planner_cfg.name}
     if args.protocol == "dataset":
         result.update(goal_offset=args.goal_offset, budget=args.budget or 50)
     model = load_world_model(run_dir, args.device)
@@ -199,7 +220,7 @@ def cmd_eval(args) -> dict:
             errors = rollout_error_by_horizon(model, holdout, horizon=min(32, holdout.length))
             result["rollout_error"] = {h: round(errors[h], 4) for h in (1, 2, 4, 8, 16, 32) if h in errors}
     env = task_env(world, args, run_cfg)
-    agent = Agent.load(run_dir, planner_cfg, device=args.device)
+    agent = Agent.load(run_dir, planner_cfg, device=args.device, hierarchy=hierarchy)
     summary, records = evaluate(agent, args.episodes, seed=args.seed, record=args.gif_episodes if args.gif else 0,
                                 progress=not args.quiet, env=env, split=args.split)
     result.update(summary)
@@ -293,6 +314,22 @@ def cmd_refit_predictor(args) -> dict:
     else:
         cfg = apply_overrides(RefitConfig(extra_data=args.extra_data or ""), given + list(args.set or []))
     summary = refit_predictor(args.run, cfg, progress=not args.quiet, resume=args.resume)
+    print(json.dumps({"run": args.run, **summary}))
+    return summary
+
+
+def cmd_train_high(args) -> dict:
+    from .train.high_level import HighTrainConfig, train_high_level
+    from .train.loop import side_config_path
+
+    given = [f"steps={args.steps}"] if args.steps is not None else []
+    given += [f"level={args.level}"] if args.level is not None else []
+    if args.resume:  # the fit's saved config; only its budget and logging may change
+        level = args.level or 1
+        cfg = apply_overrides(load_file(HighTrainConfig, side_config_path(args.run, f"high_{level}")), given + list(args.set or []))
+    else:
+        cfg = apply_overrides(HighTrainConfig(), given + list(args.set or []))
+    summary = train_high_level(args.run, cfg, progress=not args.quiet, resume=args.resume)
     print(json.dumps({"run": args.run, **summary}))
     return summary
 
@@ -490,8 +527,13 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--goal-offset", type=positive_int, default=25, help="dataset protocol: steps from start to goal")
     e.add_argument("--budget", type=positive_int, help="steps per task (default: the world's; dataset protocol 50)")
     e.add_argument("--data", help="dataset protocol: take tasks from this dataset (default: the run's held-out split)")
+    e.add_argument("--band", help="world protocol: only tasks of this band (Rooms: 1, 2 or 3-4; default: every band in turn)")
     e.add_argument("--random-baseline", action="store_true", help="also run a random policy on the same tasks")
-    e.add_argument("--planner", choices=list(PLANNER_NAMES), help="default: the world's tuned planner (cem+grad)")
+    e.add_argument("--planner", choices=[*PLANNER_NAMES, HIERARCHICAL],
+                   help="default: the world's tuned planner (cem+grad); hierarchical: the run's high levels "
+                        "(hjepa train-high) hand that planner subgoals")
+    e.add_argument("--high-set", nargs="*", metavar="KEY=VALUE",
+                   help="with --planner hierarchical: high-level overrides, e.g. subgoal_step=2 planner.horizon=10")
     e.add_argument("--seed", type=count, default=0, help=f"a block of task seeds, 0 .. {MAX_SEED} (hjepa.seeds)")
     e.add_argument("--split", choices=list(SPLITS), default="test",
                    help="test: held-out tasks, for numbers you report (default); dev: tasks for tuning")
@@ -539,6 +581,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="overrides, e.g. batch_size=256 lr=1e-4")
     r.add_argument("--quiet", action="store_true")
     r.set_defaults(func=cmd_refit_predictor)
+
+    h = sub.add_parser("train-high", help="train a high-level world model over macro-actions on a run's latents (hierarchical planning)")
+    h.add_argument("run")
+    h.add_argument("--steps", type=positive_int, help="optimizer steps (default 4000)")
+    h.add_argument("--level", type=positive_int, help="1 (default): over the JEPA; L: over level L - 1")
+    h.add_argument("--resume", action="store_true", help="continue a fit that was stopped (RUN/high_<L>_checkpoints)")
+    h.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="overrides, e.g. model.span=4 model.code_dim=8 seq_len=3")
+    h.add_argument("--quiet", action="store_true")
+    h.set_defaults(func=cmd_train_high)
 
     ex = sub.add_parser("export", help="write a dataset as HDF5 (Minari's episode layout) or as a Minari dataset")
     ex.add_argument("data")

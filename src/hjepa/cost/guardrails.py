@@ -24,7 +24,13 @@ class Guardrail(Protocol):
 
 
 class ActionBound:
-    """Every action's norm must stay within `max_norm`."""
+    """Every action's norm must stay within `max_norm`.
+
+    Reads primitive actions, so a hierarchical planner applies it at the low level only (a
+    high level's actions are macro-action codes); guardrails on predicted latents apply at
+    every level."""
+
+    reads_actions = True
 
     def __init__(self, max_norm: float):
         self.max_norm = max_norm

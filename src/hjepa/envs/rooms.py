@@ -181,7 +181,8 @@ class Rooms(DotGoalEnv):
 
     Observation float32 (2, 64, 64) in [0, 1]; action float32 (2,), norm clipped to 2.45.
     `reset(seed=s)` draws a layout (or uses `fixed_layout`, a layout seed) and a task of band
-    `BANDS[s % 3]` (`options={"band": "2"}` picks one); `options={"state": (x, y), "goal_state":
+    `BANDS[s % 3]` (`band=` at construction fixes it for every task, `options={"band": "2"}`
+    for one); `options={"state": (x, y), "goal_state":
     (x, y), "layout": (24,)}` sets any of them. info: `pos`/`state`, `goal_pos`/`goal_state`,
     `layout`, `doors` (doors the shortest path crosses), `band`, `distance`, `success`, `steps`,
     `goal_obs`. Reward 1 on reaching the goal (the episode then terminates), else 0.
@@ -190,8 +191,11 @@ class Rooms(DotGoalEnv):
     metadata = {"render_modes": ["rgb_array"]}
 
     def __init__(self, fixed_layout: int | None = None, max_steps: int = MAX_STEPS, extra_door_prob: float = 0.35,
-                 render_mode: str | None = None):
+                 render_mode: str | None = None, band: str | None = None):
+        if band is not None and band not in BANDS:
+            raise ValueError(f"band must be one of {BANDS}, got {band!r}")
         self.fixed_layout = fixed_layout
+        self.band = band
         self.max_steps = max_steps
         self.extra_door_prob = extra_door_prob
         self.render_mode = render_mode
@@ -211,7 +215,7 @@ class Rooms(DotGoalEnv):
         super().reset(seed=seed)
         options = options or {}
         rng = self.np_random
-        band = options.get("band", BANDS[(seed or 0) % len(BANDS)])
+        band = options.get("band", self.band or BANDS[(seed or 0) % len(BANDS)])
         if band not in BANDS:
             raise ValueError(f"band must be one of {BANDS}, got {band!r}")
         want = {"1": (1,), "2": (2,), "3-4": (3, 4)}[band]

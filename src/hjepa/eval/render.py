@@ -24,9 +24,10 @@ def to_rgb(obs: np.ndarray) -> np.ndarray:
 
 
 def draw_frame(obs: np.ndarray, goal_obs: np.ndarray, pos, goal_pos, imagined: np.ndarray | None,
-               caption: str = "") -> Image.Image:
-    """One frame: the observation, with the goal (a circle, when positions are known) and the
-    imagined plan drawn on it, and the goal image beside it."""
+               subgoals: np.ndarray | None = None, caption: str = "") -> Image.Image:
+    """One frame: the observation, with the goal (a circle, when positions are known), the
+    imagined plan and the high levels' subgoals (orange diamonds) drawn on it, and the goal
+    image beside it."""
     h, w = obs.shape[1:]
     img = Image.fromarray(to_rgb(obs)).resize((w * SCALE, h * SCALE), Image.NEAREST)
     draw = ImageDraw.Draw(img)
@@ -40,6 +41,11 @@ def draw_frame(obs: np.ndarray, goal_obs: np.ndarray, pos, goal_pos, imagined: n
         draw.line(points, fill=(80, 160, 255), width=1)
         for x, y in points[1:]:
             draw.ellipse([x - 1.5, y - 1.5, x + 1.5, y + 1.5], fill=(80, 160, 255))
+    for p in subgoals if subgoals is not None else ():
+        if np.isfinite(p).all():
+            x, y = to_px(p)
+            r = 2.5 * SCALE
+            draw.polygon([(x, y - r), (x + r, y), (x, y + r), (x - r, y)], outline=(255, 150, 40), width=2)
     goal = Image.fromarray(to_rgb(goal_obs)).resize((w * SCALE // 2, h * SCALE // 2), Image.NEAREST)
     canvas = Image.new("RGB", (img.width + goal.width + 4, img.height), (30, 30, 30))
     canvas.paste(img, (0, 0))
@@ -57,7 +63,7 @@ def save_gif(records, path: str | Path, fps: int = 12) -> Path:
     for i, rec in enumerate(records):
         status = "success" if rec.success else "failure"
         for t, frame in enumerate(rec.frames):
-            frames.append(draw_frame(*frame, f"episode {i}  step {t}  {status if t == len(rec.frames) - 1 else ''}"))
+            frames.append(draw_frame(*frame, caption=f"episode {i}  step {t}  {status if t == len(rec.frames) - 1 else ''}"))
         frames += [frames[-1]] * fps  # hold the ending for a second
     if not frames:
         raise ValueError("no recorded frames to draw")
