@@ -124,7 +124,8 @@ def main() -> None:
     else:
         run_dir = train_low_level(args, args.out, quiet)
     low_minutes = (time.time() - t0) / 60
-    high = train_high(run_dir, args, [], quiet)
+    needs_high = {"hierarchical", "unbounded_box"} & set(args.planners)
+    high = train_high(run_dir, args, [], quiet) if needs_high else None
     world = make_world(args.world or world_of_run(run_dir))
     flat_cfg = planner_for(world.name, **{"seed": args.seed, **planner_overrides(args.planner_set)})
     variants = {"flat": (run_dir, None), "hierarchical": (run_dir, hierarchy_config(args.seed, args.high_set)),

@@ -113,7 +113,7 @@ def test_two_levels_reach_a_goal_behind_two_walls_that_the_flat_planner_cannot()
     world, start, goal = MazeWorld(), torch.tensor([5.0, 9.0]), torch.tensor([25.0, 9.0])
     flat = _drive(world, make_planner(world, PlannerConfig(**LOW)), start, goal)
     assert (flat[-1] - goal).norm() > 10 and flat[:, 0].max() < 10  # stuck at the first wall, facing the goal
-    two = make_hierarchical(make_planner(world, PlannerConfig(**LOW)), [MazeMacros(world)], HierarchyConfig(planner=HIGH))
+    two = make_hierarchical(make_planner(world, PlannerConfig(**LOW)), [MazeMacros(world)], HierarchyConfig(planner=HIGH, subgoal_step=1, depth_weight=0.05))
     path = _drive(world, two, start, goal)
     assert (path[-1] - goal).norm() < 1.0  # through the lower door, then the upper one
     assert path[(path[:, 0] > 10).nonzero()[0, 0], 1] < 2  # it crossed the first wall at its door
@@ -121,7 +121,7 @@ def test_two_levels_reach_a_goal_behind_two_walls_that_the_flat_planner_cannot()
 
 def test_subgoals_are_handed_down_and_the_goal_itself_once_within_reach():
     world = MazeWorld()
-    two = make_hierarchical(make_planner(world, PlannerConfig(**LOW)), [MazeMacros(world)], HierarchyConfig(planner=HIGH))
+    two = make_hierarchical(make_planner(world, PlannerConfig(**LOW)), [MazeMacros(world)], HierarchyConfig(planner=HIGH, subgoal_step=1, depth_weight=0.05))
     far, goal = torch.tensor([5.0, 9.0]), torch.tensor([25.0, 9.0])
     two.plan(far, goal)
     subgoal = two.info["subgoal"]
@@ -139,7 +139,7 @@ def test_guardrails_apply_at_both_levels_and_action_bounds_at_the_low_level_only
     region = ForbiddenRegion(lambda z: z, low=(4.0, 3.0), high=(6.0, 10.0))  # a box in the way, passable below y = 3
     bound = ActionBound(0.8)
     two = make_hierarchical(make_planner(world, PlannerConfig(**LOW), [region, bound]), [MazeMacros(world, span=4)],
-                            HierarchyConfig(planner=HIGH), guardrails=[region, bound])
+                            HierarchyConfig(planner=HIGH, subgoal_step=1, depth_weight=0.05), guardrails=[region, bound])
     assert two.high[0].guardrails == [region] and two.low.guardrails == [region, bound]
     first = two.high[0].plan(start, goal)
     assert not region.inside(first.imagined).any()  # the high level's own plan keeps out of the box

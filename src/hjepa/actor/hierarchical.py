@@ -33,7 +33,7 @@ from .base import Plan, Planner, PlannerConfig
 def high_planner_defaults() -> PlannerConfig:
     """CEM over normalized codes: the box [-1, 1]^m is the data's support (the norm ball is left
     wide so that the box is the bound); one code per decision step."""
-    return PlannerConfig(name="cem", horizon=8, action_repeat=1, num_samples=256, iterations=6, warm_iterations=3,
+    return PlannerConfig(name="cem", horizon=10, action_repeat=1, num_samples=256, iterations=6, warm_iterations=3,
                          init_std=0.6, min_std=0.05, max_action=1.0, max_action_norm=1e3)
 
 
@@ -42,8 +42,9 @@ class HierarchyConfig(Checked):
     POSITIVE = ("subgoal_step",)
     NONNEGATIVE = ("depth_weight", "commit", "reached")
     planner: PlannerConfig = field(default_factory=high_planner_defaults)  # every high level's planner
-    depth_weight: float = 0.05  # of two plans that come as close, the one that gets there sooner wins
-    subgoal_step: int = 1  # the predicted latent after this many high-level steps is the subgoal
+    # Defaults chosen on 20 dev tasks of Rooms' 3-4-door band (benchmarks/RESULTS.md, issue #27).
+    depth_weight: float = 0.01  # of two plans that come as close, the one that gets there sooner wins
+    subgoal_step: int = 2  # the predicted latent after this many high-level steps is the subgoal
     # A level keeps the subgoal it handed down for `commit` of its own steps (in environment steps,
     # 0: replan at every low-level replan) unless the level above changed its goal, or the agent
     # is within `reached` of the way there (latent distance now / at hand-off).
