@@ -57,6 +57,17 @@ def train_low_level(args, out: Path, quiet: list[str]) -> Path:
     return run_dir
 
 
+def copy_run(source: Path, target: Path) -> Path:
+    """A planning copy of a run (config, weights, probe), so a high level is written next to its
+    model without touching the source run; an existing copy is kept."""
+    if not target.exists():
+        target.mkdir(parents=True)
+        for name in RUN_FILES:
+            if (source / name).exists():
+                shutil.copy(source / name, target / name)
+    return target
+
+
 def train_high(run_dir: Path, args, extra: list[str], quiet: list[str]) -> dict:
     record = run_dir / "high_level_1.json"
     if record.exists() and json.loads(record.read_text())["config"]["steps"] == args.high_steps:
@@ -115,12 +126,7 @@ def main() -> None:
     if args.run:
         if not (args.run / "model.safetensors").exists():
             fail(f"--run {args.run}: no trained model there")
-        run_dir = args.out / "run"  # a copy: the high level is written next to the model, not into the user's run
-        if not run_dir.exists():
-            run_dir.mkdir(parents=True)
-            for name in RUN_FILES:
-                if (args.run / name).exists():
-                    shutil.copy(args.run / name, run_dir / name)
+        run_dir = copy_run(args.run, args.out / "run")
     else:
         run_dir = train_low_level(args, args.out, quiet)
     low_minutes = (time.time() - t0) / 60
@@ -131,12 +137,7 @@ def main() -> None:
     variants = {"flat": (run_dir, None), "hierarchical": (run_dir, hierarchy_config(args.seed, args.high_set)),
                 "unbounded_box": (run_dir, hierarchy_config(args.seed, [*args.high_set, "planner.max_action=null"]))}
     if "concat_actions" in args.planners:
-        concat = args.out / "concat"
-        if not concat.exists():
-            concat.mkdir()
-            for name in RUN_FILES:
-                if (run_dir / name).exists():
-                    shutil.copy(run_dir / name, concat / name)
+        concat = copy_run(run_dir, args.out / "concat")
         train_high(concat, args, ["model.macro=concat"], quiet)
         variants["concat_actions"] = (concat, hierarchy_config(args.seed, args.high_set))
     print(json.dumps({"benchmark": "hierarchy", "training": {"low_level_minutes": round(low_minutes, 2), "high_level": high},

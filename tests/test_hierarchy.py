@@ -134,6 +134,24 @@ def test_subgoals_are_handed_down_and_the_goal_itself_once_within_reach():
     assert int(depth[0]) == 1 and float(cost[0]) == 0.0  # the earliest close approach, not the last state
 
 
+def test_a_level_keeps_its_subgoal_for_one_of_its_steps_unless_it_is_reached():
+    world, goal = MazeWorld(), torch.tensor([25.0, 9.0])
+    two = make_hierarchical(make_planner(world, PlannerConfig(**LOW)), [MazeMacros(world)],
+                            HierarchyConfig(planner=HIGH, subgoal_step=1, depth_weight=0.05, commit=1.0, reached=0.25))
+    here = torch.tensor([5.0, 9.0])
+    two.plan(here, goal)
+    first = two.info["subgoal"].clone()
+    for _ in range(5):  # 5 of the 6 environment steps of one high-level step: the subgoal stays
+        two.shift(1)
+        two.plan(here, goal)
+        assert torch.equal(two.info["subgoal"], first)
+    two.shift(1)  # a whole high-level step: the level plans again (from where the agent is now)
+    two.plan(here, goal)
+    assert two.kept[0]["age"] == 0
+    two.plan(first + 0.01, goal)  # at the subgoal: reached, so a new one is handed down at once
+    assert two.kept[0]["distance"] > 0 and not torch.equal(two.info["subgoal"], first)
+
+
 def test_guardrails_apply_at_both_levels_and_action_bounds_at_the_low_level_only():
     world, start, goal = MazeWorld(), torch.tensor([2.0, 5.0]), torch.tensor([8.0, 5.0])
     region = ForbiddenRegion(lambda z: z, low=(4.0, 3.0), high=(6.0, 10.0))  # a box in the way, passable below y = 3

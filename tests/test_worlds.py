@@ -190,6 +190,10 @@ def test_rooms_layouts_bands_and_walls():
         _, info = env.reset(seed=seed)
         dist = room_distances(info["layout"])[room_index(info["pos"]), room_index(info["goal_pos"])]
         assert info["band"] == ("1", "2", "3-4")[seed % 3] and info["doors"] == dist
+    hard = Rooms(band="3-4")  # one band for every task (hjepa eval --band)
+    assert all(hard.reset(seed=seed)[1]["doors"] in (3, 4) for seed in range(6))
+    with pytest.raises(ValueError, match="band"):
+        Rooms(band="5")
     # random pushes never end inside a wall, and a closed door holds
     layout = sample_layout(np.random.default_rng(1))
     masks = np.repeat(wall_mask(layout)[None], 256, 0)
