@@ -229,6 +229,30 @@ def test_refit_and_fit_value_resume_exactly(tiny_dataset_dir, tmp_path, monkeypa
     assert _same_weights(load_weights(whole / "value.safetensors"), load_weights(cut / "value.safetensors"))
 
 
+def test_a_high_level_resumes_exactly(tiny_dataset_dir, tmp_path, monkeypatch):
+    import shutil
+
+    import hjepa.train.high_level as high
+
+    base = tmp_path / "base"
+    train(_cfg(tiny_dataset_dir, 2), base, progress=False)
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    shutil.copytree(base, whole)
+    shutil.copytree(base, cut)
+    cfg = apply_overrides(high.HighTrainConfig(), ["steps=7", "batch_size=16", "seq_len=2", "checkpoint_every=2",
+                                                   "log_every=1", "model.span=1", "model.hidden_dim=32"])
+    high.train_high_level(whole, cfg, progress=False)
+    with monkeypatch.context() as m:
+        _raise_after(m, high, "sample_latent_windows", 1 + 5)  # the held-out windows, then 5 batches
+        with pytest.raises(Killed):
+            high.train_high_level(cut, cfg, progress=False)
+    assert Checkpoints(cut, "high_1_checkpoints").load().state["step"] == 4
+    with pytest.raises(ConfigError, match="cannot change lr"):
+        high.train_high_level(cut, apply_overrides(cfg, ["lr=0.01"]), progress=False, resume=True)
+    high.train_high_level(cut, cfg, progress=False, resume=True)
+    assert _same_weights(load_weights(whole / "high_level_1.safetensors"), load_weights(cut / "high_level_1.safetensors"))
+
+
 def test_a_run_in_the_old_layout_resumes_without_random_states_and_says_so(tiny_dataset_dir, tmp_path, capsys):
     import shutil
 

@@ -15,6 +15,7 @@ from ..cost.objectives import DetourCost, GoalDistanceCost
 from ..world_model.correction import EpisodicCorrection
 from .base import PLANNER_NAMES, Plan, Planner, PlannerConfig, bound_actions, project_to_ball
 from .gradient import GradientPlanner, HybridPlanner
+from .hierarchical import HierarchicalPlanner, HierarchyConfig, make_hierarchical
 from .sampling import CEMPlanner, MPPIPlanner, SamplingPlanner
 from .search import AStarPlanner, astar
 from .wavefront import WavefrontPlanner
@@ -93,5 +94,6 @@ def make_planner(model, cfg: PlannerConfig, guardrails: Sequence[Guardrail] = ()
     return SAMPLERS[cfg.name](model, cfg, guardrails, cost)
 
 
-__all__ = ["AStarPlanner", "astar", "CEMPlanner", "GradientPlanner", "HybridPlanner", "MPPIPlanner", "Plan", "Planner", "PlannerConfig",
+__all__ = ["AStarPlanner", "astar", "CEMPlanner", "GradientPlanner", "HierarchicalPlanner", "HierarchyConfig", "HybridPlanner",
+           "make_hierarchical", "MPPIPlanner", "Plan", "Planner", "PlannerConfig",
            "SamplingPlanner", "WavefrontPlanner", "make_planner", "bound_actions", "project_to_ball", "PLANNER_NAMES"]
