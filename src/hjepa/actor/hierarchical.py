@@ -121,11 +121,11 @@ class HierarchicalPlanner(Planner):
         plan = planner.plan(z0, goal)
         if not plan.safe:
             return goal, False  # no code sequence kept off the guardrails: the level below decides alone
+        step = self.hierarchy.subgoal_step
         _, depth = self.approach.depths(plan.imagined[None], goal)
         closest = float((plan.imagined - goal).norm(dim=-1).min())
-        if int(depth[0]) < self.hierarchy.subgoal_step or closest >= float((z0 - goal).norm()):
+        if int(depth[0]) < step or closest >= float((z0 - goal).norm()):
             return goal, False  # the goal is within reach, or the plan gets no closer than the agent is now
-        step = self.hierarchy.subgoal_step
         return plan.imagined[step - 1], True
 
     def keeps(self, i: int, z0: torch.Tensor, goal: torch.Tensor) -> bool:

@@ -15,20 +15,19 @@ the data's own action chunks encode to (`box_percentile`).
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 
-from ..config import Checked, ConfigError, from_dict
+from ..config import Checked, ConfigError, ConfigValueError, from_dict
 from ..configurator import load_run_config, load_world_model
 from ..data.dataset import TrajectoryDataset
 from ..utils import seed_everything
 from ..world_model.high_level import HighLevelConfig, HighLevelModel
 from . import checkpoint as ckpt
-from .loop import TrainingLoop, check_resumable, side_config_path, start_side_run
+from .loop import TrainingLoop, check_resumable, cosine_with_warmup, side_config_path, start_side_run
 from .refit import sample_latent_windows
 from .value import encode_trajectories
 
@@ -56,7 +55,6 @@ class HighTrainConfig(Checked):
 
     def check(self) -> None:
         if not 0 <= self.box_percentile < 50:
-            from ..config import ConfigValueError
             raise ConfigValueError("box_percentile", f"must be in [0, 50), got {self.box_percentile}")
 
 
@@ -111,10 +109,6 @@ def open_loop_error(model: HighLevelModel, latents: torch.Tensor, actions: torch
     return (predicted - latents[:, 1:]).pow(2).sum(-1).mean()
 
 
-def _cosine(step: int, progress: float) -> float:
-    return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
-
-
 def train_high_level(run_dir: str | Path, cfg: HighTrainConfig = HighTrainConfig(), progress: bool = True,
                      resume: bool = False) -> dict:
     """Fit level `cfg.level` of the run; write RUN/high_level_<L>.safetensors and .json."""
@@ -152,7 +146,7 @@ def train_high_level(run_dir: str | Path, cfg: HighTrainConfig = HighTrainConfig
     if not resume:
         start_side_run(run_dir, side, cfg)
     loop = TrainingLoop(run_dir, cfg, optimizer, {"high": model}, {"windows": generator}, resume=resume,
-                        desc=f"high level {cfg.level}", progress=progress, schedule=_cosine, side=side,
+                        desc=f"high level {cfg.level}", progress=progress, schedule=cosine_with_warmup(0), side=side,
                         spent=time.time() - start_time)
     loss = torch.zeros(())
     model.train()
