@@ -231,16 +231,20 @@ class SteppedWorld(torch.nn.Module):
     """z' = z + (sum of the step's k actions): a model with predictor steps of k = 2 env steps."""
 
     frameskip = 2
+    members = 1
 
     def __init__(self):
         super().__init__()
         self.cfg = SimpleNamespace(action_dim=2)
         self.dummy = torch.nn.Parameter(torch.zeros(1))
 
-    def next(self, z, a):
+    def step_members(self, z, a):
         return z + a.reshape(*a.shape[:-1], self.frameskip, 2).sum(-2)
 
-    rollout = JEPAWorldModel.rollout  # the real model's loop over predictor steps
+    # the real model's loops over predictor steps and members
+    next = JEPAWorldModel.next
+    rollout_members = JEPAWorldModel.rollout_members
+    rollout = JEPAWorldModel.rollout
     group_actions = JEPAWorldModel.group_actions
 
 
@@ -301,7 +305,7 @@ def test_episodic_correction_follows_the_memory_and_its_units():
 class ScaledStepWorld(SteppedWorld):
     """z' = z + 3 (sum of the step's actions): a move of length 1 is 3 latent units."""
 
-    def next(self, z, a):
+    def step_members(self, z, a):
         return z + 3 * a.reshape(*a.shape[:-1], self.frameskip, 2).sum(-2)
 
 

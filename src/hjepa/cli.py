@@ -42,6 +42,7 @@ def _number(kind, low: float, strict: bool):
 
 
 positive_int, count = _number(int, 0, strict=True), _number(int, 0, strict=False)
+positive_float = _number(float, 0, strict=True)
 nonneg_float = _number(float, 0.0, strict=False)
 
 
@@ -178,6 +179,20 @@ def task_env(world, args, run_cfg):
     return DatasetTasks(world, dataset, goal_offset=args.goal_offset, budget=args.budget or 50)
 
 
+UNCERTAINTY_FILE = "uncertainty.json"
+
+
+def disagreement_guardrail(run_dir: Path, max_uncertainty: float):
+    """The DisagreementBound of `--max-uncertainty`, from the run's calibration (RUN/uncertainty.json)."""
+    from .cost.guardrails import DisagreementBound
+
+    path = run_dir / UNCERTAINTY_FILE
+    if not path.is_file():
+        raise ConfigError(f"--max-uncertainty needs {path}: an ensemble run's calibration, written by `hjepa eval {run_dir}` "
+                          "without --skip-probes")
+    return DisagreementBound(json.loads(path.read_text())["p99"], max_uncertainty)
+
+
 def cmd_eval(args) -> dict:
     from .agent import Agent
     from .configurator import load_run_config, load_world_model, planner_for, world_of_run
@@ -185,7 +200,8 @@ def cmd_eval(args) -> dict:
     from .envs import make_world
     from .eval import evaluate, position_probe, rollout_error_by_horizon
     from .eval.render import save_gif
-    from .train.checkpoint import save_weights
+    from .eval.uncertainty import disagreement_report
+    from .train.checkpoint import save_weights, write_json
 
     run_dir = Path(args.run)
     if args.gif:
@@ -219,8 +235,13 @@ def cmd_eval(args) -> dict:
                 result["probe_r2"] = round(r2, 4)
             errors = rollout_error_by_horizon(model, holdout, horizon=min(32, holdout.length))
             result["rollout_error"] = {h: round(errors[h], 4) for h in (1, 2, 4, 8, 16, 32) if h in errors}
+            if model.members > 1:  # an ensemble: calibrate its disagreement on the holdout (RUN/uncertainty.json)
+                report = disagreement_report(model, holdout, horizon=min(16, holdout.length))
+                write_json(run_dir / UNCERTAINTY_FILE, report)
+                result["disagreement_error_spearman"] = round(report["spearman"], 4)
     env = task_env(world, args, run_cfg)
-    agent = Agent.load(run_dir, planner_cfg, device=args.device, hierarchy=hierarchy)
+    guardrails = [disagreement_guardrail(run_dir, args.max_uncertainty)] if args.max_uncertainty is not None else []
+    agent = Agent.load(run_dir, planner_cfg, device=args.device, hierarchy=hierarchy, guardrails=guardrails)
     summary, records = evaluate(agent, args.episodes, seed=args.seed, record=args.gif_episodes if args.gif else 0,
                                 progress=not args.quiet, env=env, split=args.split)
     result.update(summary)
@@ -542,6 +563,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--device", default="auto")
     e.add_argument("--skip-probes", action="store_true", help="skip the position probe and rollout-error report")
     e.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="planner overrides, e.g. horizon=10 num_samples=512")
+    e.add_argument("--max-uncertainty", type=positive_float, metavar="X",
+                   help="ensemble runs: reject plans whose members disagree more than X times the 99th percentile "
+                        "of their disagreement on held-out data (RUN/uncertainty.json)")
     e.add_argument("--quiet", action="store_true")
     e.set_defaults(func=cmd_eval)
 

@@ -15,9 +15,10 @@ import numpy as np
 import torch
 
 from ..config import Checked, ConfigValueError
-from ..cost.guardrails import Guardrail, violations
+from ..cost.guardrails import Guardrail, reads_spread, violations
 from ..cost.intrinsic import latent_per_unit_move
 from ..cost.objectives import GoalDistanceCost
+from ..cost.uncertainty import DisagreementCost
 
 
 PLANNER_NAMES = ("mppi", "cem", "gradient", "cem+grad", "mppi+grad", "astar", "wavefront")
@@ -36,7 +37,7 @@ class PlannerConfig(Checked):
                 "cell_size", "max_waves")
     NONNEGATIVE = ("warm_iterations", "min_std", "revisit_weight", "revisit_radius", "detour_weight", "detour_clearance",
                    "correction_radius", "correction_action_radius", "tolerance", "refine_steps", "goal_radius",
-                   "dedup_radius", "goal_tolerance", "seed")
+                   "dedup_radius", "goal_tolerance", "seed", "uncertainty_weight")
     FRACTION = ("final_share", "explore_fraction")
     CHOICES = {"name": PLANNER_NAMES, "heuristic": ("value", "zero")}
     name: str = "mppi"  # mppi | cem | gradient | cem+grad | mppi+grad | astar | wavefront
@@ -66,6 +67,9 @@ class PlannerConfig(Checked):
     # episode at nearby states (within correction_radius moves) and actions (correction_action_radius).
     correction_radius: float = 0.0  # 0: off
     correction_action_radius: float = 1.0
+    # Pessimism (cost/uncertainty.py): with an ensemble world model, a plan also pays this much per
+    # unit of the members' mean disagreement along it (dimensionless: both are latent distances).
+    uncertainty_weight: float = 0.0  # 0: off
     # Anytime inference: stop before the budget once the best cost is good enough or has stopped improving.
     # cost_threshold is in moves of length 1 (pixels in Two-Rooms): the latent length of a unit
     # move is measured at the episode's first plan, so one number fits any model's latent scale.
@@ -134,6 +138,10 @@ class Planner:
         self.generator.manual_seed(cfg.seed)
         self.mean: torch.Tensor | None = None
         self.unit: float | None = None  # latent length of a unit move, measured at the episode's first plan
+        self.pessimism = DisagreementCost(cfg.uncertainty_weight) if cfg.uncertainty_weight > 0 else None
+        self.wants_spread = self.pessimism is not None or reads_spread(self.guardrails)
+        if self.wants_spread and getattr(model, "members", 1) < 2:
+            raise ValueError("uncertainty_weight and DisagreementBound need an ensemble world model (predictor.kind=ensemble)")
 
     @property
     def uses_labels(self) -> bool:
@@ -167,14 +175,27 @@ class Planner:
         """(..., horizon, A) decision steps -> (..., horizon * repeat, A) env steps."""
         return actions.repeat_interleave(self.cfg.action_repeat, dim=-2)
 
+    def imagine(self, z0: torch.Tensor, z_goal: torch.Tensor, env_actions: torch.Tensor):
+        """(N, T_env, A) environment-step candidates from z0 (D,): their imagined latents
+        (N, T, D), the ensemble's disagreement (N, T) when a cost or guardrail reads it (else
+        None) and their costs (N,): the task cost, plus the pessimism term when it is on."""
+        start = z0.expand(len(env_actions), -1)
+        if not self.wants_spread:
+            imagined = self.model.rollout(start, env_actions)
+            return imagined, None, self.cost(imagined, z_goal)
+        imagined, spread = self.model.rollout_spread(start, env_actions)
+        costs = self.cost(imagined, z_goal)
+        if self.pessimism is not None:
+            costs = costs + self.pessimism(spread)
+        return imagined, spread, costs
+
     def judge(self, z0: torch.Tensor, z_goal: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Roll (N, horizon, A) candidates out from z0 (D,): their imagined latents (N, T, D) and
         costs (N,), inf for every candidate that violates a guardrail, whatever its task cost."""
         env_actions = self.expand(actions)
-        imagined = self.model.rollout(z0.expand(len(actions), -1), env_actions)
-        costs = self.cost(imagined, z_goal)
+        imagined, spread, costs = self.imagine(z0, z_goal, env_actions)
         if self.guardrails:
-            costs = costs.masked_fill(violations(self.guardrails, env_actions, z0, imagined), float("inf"))
+            costs = costs.masked_fill(violations(self.guardrails, env_actions, z0, imagined, spread=spread), float("inf"))
         return imagined, costs
 
     def calibrate(self, z0: torch.Tensor) -> None:

@@ -27,8 +27,7 @@ def descend(planner: Planner, z0: torch.Tensor, z_goal: torch.Tensor, actions: t
     best, used = float("inf"), 0
     with torch.enable_grad():
         for used in range(1, steps + 1):
-            imagined = planner.model.rollout(z0.expand(len(actions), -1), planner.expand(actions))
-            costs = planner.cost(imagined, z_goal)
+            _, _, costs = planner.imagine(z0, z_goal, planner.expand(actions))
             # grad w.r.t. the actions only: the model's own parameters are left untouched
             (actions.grad,) = torch.autograd.grad(costs.sum(), [actions])
             optimizer.step()

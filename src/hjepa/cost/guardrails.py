@@ -9,7 +9,8 @@ of executing it.
 
 `actions` are per environment step, `latents` the model's prediction after each predictor
 step, `z0` the current latent state. Candidates start at z0, or, when they are the edges of a
-search graph, each at its own node: `starts` (N, D).
+search graph, each at its own node: `starts` (N, D). A guardrail that declares `reads_spread`
+also gets `spread` (N, T), an ensemble's disagreement after each predictor step.
 """
 from __future__ import annotations
 
@@ -92,6 +93,30 @@ class ForbiddenRegion:
         return self.inside(path, margin).flatten(1).any(dim=1)
 
 
+class DisagreementBound:
+    """An ensemble's members must not disagree about any predicted state more than they do on
+    the data: spread_t <= max_uncertainty * limit_t, where limit_t is the 99th percentile of
+    the disagreement t predictor steps ahead on the run's held-out transitions (RUN/uncertainty.json,
+    `eval.uncertainty.calibrate_disagreement`; steps past the calibrated ones use the last).
+    Label-free: it reads the members' predictions only."""
+
+    reads_spread = True
+
+    def __init__(self, limits, max_uncertainty: float = 1.0):
+        self.limits = torch.as_tensor(limits, dtype=torch.float32)
+        if self.limits.ndim != 1 or not len(self.limits) or bool((self.limits <= 0).any()):
+            raise ValueError("disagreement limits must be a non-empty list of positive numbers, one per predictor step")
+        if max_uncertainty <= 0:
+            raise ValueError(f"max_uncertainty must be > 0, got {max_uncertainty}")
+        self.max_uncertainty = max_uncertainty
+
+    def violated(self, actions, z0, latents, starts=None, spread=None):
+        if spread is None:
+            raise ValueError("DisagreementBound needs the ensemble's spread: plan with an ensemble world model")
+        steps = torch.arange(spread.shape[1], device=spread.device).clamp(max=len(self.limits) - 1)
+        return (spread > self.max_uncertainty * self.limits.to(spread)[steps]).any(dim=1)
+
+
 def crosses_box(a: torch.Tensor, b: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> torch.Tensor:
     """(...) bool: the segment from a (..., 2) to b (..., 2) passes through the open box low < x < high
     (touching an edge or a corner does not count). Liang-Barsky clipping, batched."""
@@ -134,10 +159,18 @@ def project_out_of_box(p: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -
     return torch.where(inside, moved, p)
 
 
+def reads_spread(guardrails: Sequence[Guardrail]) -> bool:
+    """Whether any of them judges an ensemble's disagreement (the planner must then compute it)."""
+    return any(getattr(g, "reads_spread", False) for g in guardrails)
+
+
 def violations(guardrails: Sequence[Guardrail], actions: torch.Tensor, z0: torch.Tensor, latents: torch.Tensor,
-               starts: torch.Tensor | None = None) -> torch.Tensor:
+               starts: torch.Tensor | None = None, spread: torch.Tensor | None = None) -> torch.Tensor:
     """(N,) True where a candidate violates at least one guardrail."""
     bad = torch.zeros(len(latents), dtype=torch.bool, device=latents.device)
     for guardrail in guardrails:
-        bad |= guardrail.violated(actions, z0, latents, starts)
+        if getattr(guardrail, "reads_spread", False):
+            bad |= guardrail.violated(actions, z0, latents, starts, spread=spread)
+        else:
+            bad |= guardrail.violated(actions, z0, latents, starts)
     return bad

@@ -75,13 +75,10 @@ def position_probe(model: JEPAWorldModel, train: TrajectoryDataset, test: Trajec
 
 
 @torch.no_grad()
-def rollout_error_by_horizon(model: JEPAWorldModel, dataset: TrajectoryDataset, horizon: int, num_windows: int = 512,
-                             seed: int = 0) -> dict[int, float]:
-    """Open-loop latent error after h environment steps, for h = k, 2k, ... up to `horizon`.
-
-    Reported as the mean squared error ||rollout_h - Enc(x_h)||^2 divided by the total latent
-    variance, so 1.0 means an error as large as the spread of the representation itself.
-    """
+def encoded_windows(model: JEPAWorldModel, dataset: TrajectoryDataset, horizon: int, num_windows: int,
+                    seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random windows of `horizon` environment steps (cut to whole predictor steps, at most the
+    trajectory length): their latents (B, H/k + 1, D), one per predictor step, and actions (B, H, A)."""
     device = next(model.parameters()).device
     k = model.frameskip
     horizon = min(horizon, dataset.length) // k * k
@@ -93,7 +90,19 @@ def rollout_error_by_horizon(model: JEPAWorldModel, dataset: TrajectoryDataset, 
     frames = start[:, None] + np.arange(horizon + 1)[None]
     obs = torch.from_numpy(dataset.observations[traj[:, None], frames[:, ::k]]).to(device).float() / 255
     actions = torch.from_numpy(dataset.actions[traj[:, None], frames[:, :-1]]).to(device)
-    z = model.encode(obs)  # (B, H/k + 1, D)
+    return model.encode(obs), actions
+
+
+@torch.no_grad()
+def rollout_error_by_horizon(model: JEPAWorldModel, dataset: TrajectoryDataset, horizon: int, num_windows: int = 512,
+                             seed: int = 0) -> dict[int, float]:
+    """Open-loop latent error after h environment steps, for h = k, 2k, ... up to `horizon`.
+
+    Reported as the mean squared error ||rollout_h - Enc(x_h)||^2 divided by the total latent
+    variance, so 1.0 means an error as large as the spread of the representation itself.
+    """
+    k = model.frameskip
+    z, actions = encoded_windows(model, dataset, horizon, num_windows, seed)
     predicted = model.rollout(z[:, 0], actions)
     scale = z.reshape(-1, z.shape[-1]).var(0).sum()
     errors = ((predicted - z[:, 1:]).pow(2).sum(-1).mean(0) / scale).cpu().tolist()

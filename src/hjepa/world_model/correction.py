@@ -28,7 +28,7 @@ from .jepa import JEPAWorldModel
 
 
 class EpisodicCorrection(nn.Module):
-    """Wraps a world model; `next` and `rollout` add this episode's observed residuals.
+    """Wraps a world model; `next` and the rollouts add this episode's observed residuals.
 
     Reads the agent's ShortTermMemory: `states[i]` the latent at a step, `actions[i]` the action
     taken from `states[i]` (so at planning time there is one more state than actions).
@@ -57,8 +57,16 @@ class EpisodicCorrection(nn.Module):
     def encode(self, obs: torch.Tensor) -> torch.Tensor:
         return self.model.encode(obs)
 
+    @property
+    def members(self) -> int:
+        return getattr(self.model, "members", 1)
+
+    # the same open-loop loops and member mean, through the corrected `step_members`
     group_actions = JEPAWorldModel.group_actions
-    rollout = JEPAWorldModel.rollout  # the same open-loop loop, through the corrected `next`
+    next = JEPAWorldModel.next
+    rollout_members = JEPAWorldModel.rollout_members
+    rollout = JEPAWorldModel.rollout
+    rollout_spread = JEPAWorldModel.rollout_spread
 
     def transitions(self, like: torch.Tensor):
         """(starts (M, D), grouped actions (M, k * A), residuals (M, D), the unit move) of every
@@ -81,13 +89,18 @@ class EpisodicCorrection(nn.Module):
             self._table = (starts, grouped, residuals, self.memory.unit_move(self.model))
         return self._table
 
-    def next(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-        """One corrected predictor step: (..., D), (..., k * A) -> (..., D)."""
-        prediction = self.model.next(z, a)
+    def step_members(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        """One corrected predictor step of every member: (K, ..., D), (..., k * A) -> (K, ..., D);
+        each member's prediction gets the residuals remembered near its own state."""
+        if hasattr(self.model, "step_members"):
+            prediction = self.model.step_members(z, a)
+        else:  # any model with a one-step `next` is one member
+            prediction = self.model.next(z[0], a)[None]
         table = self.transitions(z)
         if table is None:
             return prediction
         starts, grouped, residuals, unit = table
+        a = a.expand(z.shape[0], *a.shape)
         flat_z, flat_a = z.reshape(-1, z.shape[-1]), a.reshape(-1, a.shape[-1])
         log_w = (-torch.cdist(flat_z, starts).pow(2) / (2 * (self.state_radius * unit) ** 2)
                  - torch.cdist(flat_a, grouped).pow(2) / (2 * self.action_radius**2 * self.frameskip))

@@ -7,6 +7,11 @@ Time scale: one predictor step covers `frameskip` environment steps (k). The pre
 the k actions of its step concatenated, (B, k * 2), and `rollout` takes actions per environment
 step and returns one latent per predictor step. k > 1 makes planning k times cheaper and
 shortens the open-loop chains the model must keep accurate.
+
+An ensemble predictor (`predictor.kind=ensemble`) rolls each of its K members out on its own:
+`rollout_members` gives (K, B, T, D), `rollout` their mean, `rollout_spread` the mean and the
+members' disagreement per step (B, T), sqrt(mean_k ||z_k - mean||^2): where the data were
+thin the members part ways. A dense or mixture predictor is one member (disagreement 0).
 """
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ import torch.nn as nn
 from ..config import Checked
 
 from ..perception.encoder import EncoderConfig, make_encoder
-from .predictor import PredictorConfig, ResidualMLPPredictor
+from .predictor import PredictorConfig, make_predictor
 
 
 @dataclass
@@ -39,7 +44,7 @@ class JEPAWorldModel(nn.Module):
         self.encoder = make_encoder(cfg.encoder)
         if cfg.frameskip < 1:
             raise ValueError(f"model.frameskip must be >= 1, got {cfg.frameskip}")
-        self.predictor = ResidualMLPPredictor(cfg.encoder.latent_dim, cfg.action_dim * cfg.frameskip, cfg.predictor)
+        self.predictor = make_predictor(cfg.encoder.latent_dim, cfg.action_dim * cfg.frameskip, cfg.predictor)
 
     @property
     def latent_dim(self) -> int:
@@ -54,9 +59,19 @@ class JEPAWorldModel(nn.Module):
     def frameskip(self) -> int:
         return self.cfg.frameskip
 
+    @property
+    def members(self) -> int:
+        """Predictors that each carry their own state (an ensemble's K; 1 otherwise)."""
+        return self.predictor.members
+
+    def step_members(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        """One predictor step of every member from its own state: (K, ..., D), (..., k * A) -> (K, ..., D)."""
+        return self.predictor(z, a.expand(z.shape[0], *a.shape))
+
     def next(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-        """One predictor step: (..., D), (..., k * A) the step's k actions -> (..., D)."""
-        return self.predictor(z, a)
+        """One predictor step: (..., D), (..., k * A) the step's k actions -> (..., D), the
+        members' mean prediction from the same state."""
+        return self.step_members(z.expand(self.members, *z.shape), a).mean(dim=0)
 
     def group_actions(self, actions: torch.Tensor) -> torch.Tensor:
         """(B, T * k, A) actions per environment step -> (B, T, k * A) actions per predictor step."""
@@ -65,12 +80,23 @@ class JEPAWorldModel(nn.Module):
             raise ValueError(f"{n} actions do not split into predictor steps of {self.frameskip}")
         return actions.reshape(b, n // self.frameskip, self.frameskip * a)
 
-    def rollout(self, z0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        """Open-loop rollout from (B, D) through (B, T * k, A) environment-step actions:
-        returns (B, T, D), the state after each predictor step (every k environment steps)."""
+    def rollout_members(self, z0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """Open-loop rollout from (B, D) through (B, T * k, A) environment-step actions, each
+        member from its own previous state: (K, B, T, D), the state after each predictor step."""
         actions = self.group_actions(actions)
-        states, z = [], z0
+        states, z = [], z0.expand(self.members, *z0.shape)
         for t in range(actions.shape[1]):
-            z = self.next(z, actions[:, t])
+            z = self.step_members(z, actions[:, t])
             states.append(z)
-        return torch.stack(states, dim=1)
+        return torch.stack(states, dim=2)
+
+    def rollout(self, z0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """(B, D), (B, T * k, A) -> (B, T, D): the members' mean state after each predictor step
+        (every k environment steps)."""
+        return self.rollout_members(z0, actions).mean(dim=0)
+
+    def rollout_spread(self, z0: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, D), (B, T * k, A) -> the mean (B, T, D) and the members' disagreement (B, T)."""
+        members = self.rollout_members(z0, actions)
+        mean = members.mean(dim=0)
+        return mean, (members - mean).pow(2).sum(-1).mean(0).sqrt()

@@ -4,6 +4,7 @@
       + var * VICReg-variance + cov * VICReg-covariance  (or sigreg * SIGReg)
       + temporal * ||Enc(x_{t+1}) - Enc(x_t)||^2          (smoothness)
       + idm * ||IDM(s_t, s_{t+1}) - a_t||^2               (inverse dynamics)
+      + balance * load balance of a mixture's router     (predictor.kind=moe only)
 
 With frameskip k, t counts predictor steps: the observations are one frame per predictor step
 (every k-th environment frame), the actions one per environment step, and the inverse-dynamics target is the step's mean action (its displacement / k, same scale as k = 1).
@@ -26,7 +27,7 @@ from .regularizers import sigreg, vicreg_covariance, vicreg_variance
 
 @dataclass
 class LossConfig(Checked):
-    NONNEGATIVE = ("pred", "var", "cov", "sigreg", "temporal", "idm")
+    NONNEGATIVE = ("pred", "var", "cov", "sigreg", "temporal", "idm", "balance")
     POSITIVE = ("target_std", "sigreg_projections", "idm_hidden")
     pred: float = 1.0
     var: float = 1.0
@@ -37,12 +38,14 @@ class LossConfig(Checked):
     target_std: float = 1.0
     sigreg_projections: int = 64
     idm_hidden: int = 128
+    balance: float = 0.01  # mixture of experts: weight of the router's load-balancing term
 
 
 def latent_prediction_error(model: JEPAWorldModel, latents: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
     """Roll out from latents[:, 0] through (B, T * k, A) actions and compare with latents[:, 1:]
-    (B, T, D): squared distance summed over latent dims, mean over windows and steps."""
-    predicted = model.rollout(latents[:, 0], actions)
+    (B, T, D): squared distance summed over latent dims, mean over windows and steps (and over
+    an ensemble's members, each judged on its own rollout, so each learns the whole dynamics)."""
+    predicted = model.rollout_members(latents[:, 0], actions)
     return (predicted - latents[:, 1:]).pow(2).sum(-1).mean()
 
 
@@ -71,6 +74,8 @@ class JEPAObjective(nn.Module):
         }
         if cfg.sigreg > 0:
             terms["sigreg"] = sigreg(flat, cfg.sigreg_projections)
+        if hasattr(self.model.predictor, "balance"):  # a mixture: its router's load, on the data's own steps
+            terms["balance"] = self.model.predictor.balance(z[:, :-1].detach(), self.model.group_actions(actions))
         terms["loss"] = sum(getattr(cfg, name) * value for name, value in terms.items())
         terms["latent_std"] = flat.detach().std(dim=0).mean()
         return terms

@@ -1,21 +1,43 @@
-"""Action-conditioned predictor: s_{t+1} = s_t + f(s_t, a_t)."""
+"""Action-conditioned predictors: s_{t+1} = s_t + f(s_t, a_t), in three kinds.
+
+- `mlp` (dense): one residual MLP.
+- `ensemble`: K residual MLPs with their own initializations, stored as stacked weights and
+  evaluated as one batched matmul per layer (no Python loop over members). Each member carries
+  its own state: inputs and outputs are (K, ..., D), member k's state in row k.
+- `moe` (mixture of experts): a learned router picks the top_k of E residual MLPs per input;
+  only the chosen experts run, so the compute per step is that of top_k experts however large E.
+
+Every kind takes states (K, ..., D), K = `members` (1 for mlp and moe), and actions (K, ..., A),
+so a world model steps all of them with the same code (`JEPAWorldModel.rollout_members`).
+"""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
-from ..config import Checked
+from ..config import Checked, ConfigValueError
 
 
 @dataclass
 class PredictorConfig(Checked):
-    POSITIVE = ("hidden_dim", "action_scale")
+    POSITIVE = ("hidden_dim", "action_scale", "members", "experts", "top_k")
     NONNEGATIVE = ("depth",)
-    hidden_dim: int = 384
+    CHOICES = {"kind": ("mlp", "ensemble", "moe")}
+    kind: str = "mlp"  # mlp | ensemble | moe
+    hidden_dim: int = 384  # per member (ensemble) or per expert (moe)
     depth: int = 3  # hidden layers
     action_scale: float = 2.45  # actions are divided by this so they enter near unit scale
+    members: int = 5  # kind=ensemble: independently initialized predictors
+    experts: int = 4  # kind=moe: expert predictors
+    top_k: int = 1  # kind=moe: experts that run per input
+
+    def check(self) -> None:
+        if self.kind == "moe" and self.top_k > self.experts:
+            raise ConfigValueError("top_k", f"must be <= experts ({self.experts}), got {self.top_k}")
 
 
 def mlp(in_dim: int, hidden: int, out_dim: int, depth: int) -> nn.Sequential:
@@ -30,6 +52,8 @@ def mlp(in_dim: int, hidden: int, out_dim: int, depth: int) -> nn.Sequential:
 class ResidualMLPPredictor(nn.Module):
     """Residual MLP over (latent, action); works on any leading batch shape."""
 
+    members = 1
+
     def __init__(self, latent_dim: int, action_dim: int, cfg: PredictorConfig):
         super().__init__()
         self.cfg = cfg
@@ -37,3 +61,134 @@ class ResidualMLPPredictor(nn.Module):
 
     def forward(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
         return z + self.net(torch.cat([z, a / self.cfg.action_scale], dim=-1))
+
+
+class StackedMLP(nn.Module):
+    """G MLPs of the same shape as stacked weights (G, in, out): x (G, N, in) -> (G, N, out),
+    one batched matmul per layer. Each is initialized as `nn.Linear` would be on its own."""
+
+    def __init__(self, groups: int, in_dim: int, hidden: int, out_dim: int, depth: int):
+        super().__init__()
+        dims = [in_dim] + [hidden] * depth + [out_dim]
+        self.weights, self.biases = nn.ParameterList(), nn.ParameterList()
+        for d_in, d_out in zip(dims[:-1], dims[1:]):
+            bound = 1 / math.sqrt(d_in)  # nn.Linear's default: U(-1/sqrt(in), 1/sqrt(in)) for both
+            self.weights.append(nn.Parameter(torch.empty(groups, d_in, d_out).uniform_(-bound, bound)))
+            self.biases.append(nn.Parameter(torch.empty(groups, 1, d_out).uniform_(-bound, bound)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        last = len(self.weights) - 1
+        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            x = torch.baddbmm(b, x, w)
+            if i < last:
+                x = F.gelu(x)
+        return x
+
+    def group(self, g: int, x: torch.Tensor) -> torch.Tensor:
+        """MLP g alone on x (N, in) -> (N, out): for the experts a router chose."""
+        last = len(self.weights) - 1
+        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            x = torch.addmm(b[g, 0], x, w[g])
+            if i < last:
+                x = F.gelu(x)
+        return x
+
+    def as_sequential(self, g: int) -> nn.Sequential:
+        """A copy of MLP g as the `mlp` an `nn.Sequential` of Linear + GELU layers would be."""
+        layers = []
+        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            linear = nn.Linear(w.shape[1], w.shape[2])
+            linear.weight.data.copy_(w[g].T)
+            linear.bias.data.copy_(b[g, 0])
+            layers += [linear, nn.GELU()] if i < len(self.weights) - 1 else [linear]
+        return nn.Sequential(*layers)
+
+
+class EnsemblePredictor(nn.Module):
+    """K residual MLPs, one batched op: z (K, ..., D), a (K, ..., A) -> (K, ..., D)."""
+
+    def __init__(self, latent_dim: int, action_dim: int, cfg: PredictorConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.members = cfg.members
+        self.latent_dim, self.action_dim = latent_dim, action_dim
+        self.nets = StackedMLP(cfg.members, latent_dim + action_dim, cfg.hidden_dim, latent_dim, cfg.depth)
+
+    def forward(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        x = torch.cat([z, a / self.cfg.action_scale], dim=-1)
+        k, lead = x.shape[0], x.shape[1:-1]
+        return z + self.nets(x.reshape(k, -1, x.shape[-1])).reshape(k, *lead, z.shape[-1])
+
+    def member(self, k: int) -> ResidualMLPPredictor:
+        """Member k as a dense predictor of its own (a copy)."""
+        dense = ResidualMLPPredictor(self.latent_dim, self.action_dim, self.cfg)
+        dense.net = self.nets.as_sequential(k)
+        return dense
+
+
+class MoEPredictor(nn.Module):
+    """s' = s + sum_{e in top_k} g_e(s, a) f_e(s, a), with router probabilities p = softmax(W [s, a])
+    and g the top_k of p renormalized. Only the chosen experts run on each input.
+
+    Load balance (Switch Transformer's term), `balance(z, a)`: E * sum_e share_e * mean_p_e, 1 when
+    the inputs and probabilities spread evenly over the experts, E when one expert takes all."""
+
+    members = 1
+
+    def __init__(self, latent_dim: int, action_dim: int, cfg: PredictorConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.router = nn.Linear(latent_dim + action_dim, cfg.experts)
+        self.experts = StackedMLP(cfg.experts, latent_dim + action_dim, cfg.hidden_dim, latent_dim, cfg.depth)
+
+    def inputs(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        return torch.cat([z, a / self.cfg.action_scale], dim=-1)
+
+    def route(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """x (..., in) -> router probabilities (..., E), chosen experts (..., top_k), their gates (..., top_k)."""
+        probs = self.router(x).softmax(dim=-1)
+        top, chosen = probs.topk(self.cfg.top_k, dim=-1)
+        return probs, chosen, top / top.sum(dim=-1, keepdim=True)
+
+    def choice(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        """The experts chosen for each input: (..., top_k)."""
+        return self.route(self.inputs(z, a))[1]
+
+    def balance(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        """E * sum_e (share of the choices that go to e) * (mean router probability of e), over the
+        inputs (..., D), (..., A): the load-balancing term the training objective adds."""
+        probs, chosen, _ = self.route(self.inputs(z, a).reshape(-1, self.router.in_features))
+        experts = self.cfg.experts
+        share = F.one_hot(chosen, experts).float().sum(dim=(0, 1)) / chosen.numel()
+        return experts * (share * probs.mean(dim=0)).sum()
+
+    def forward(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        x = self.inputs(z, a)
+        flat = x.reshape(-1, x.shape[-1])
+        _, chosen, gates = self.route(flat)
+        out = torch.zeros(len(flat), z.shape[-1], dtype=z.dtype, device=z.device)
+        for e in range(self.cfg.experts):  # over experts, each on the inputs routed to it
+            rows, slot = (chosen == e).nonzero(as_tuple=True)
+            if len(rows):
+                out = out.index_add(0, rows, gates[rows, slot, None] * self.experts.group(e, flat[rows]))
+        return z + out.reshape(z.shape)
+
+
+PREDICTORS = {"mlp": ResidualMLPPredictor, "ensemble": EnsemblePredictor, "moe": MoEPredictor}
+
+
+def make_predictor(latent_dim: int, action_dim: int, cfg: PredictorConfig) -> nn.Module:
+    return PREDICTORS[cfg.kind](latent_dim, action_dim, cfg)
+
+
+def count_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def active_parameters(predictor: nn.Module) -> int:
+    """Parameters used for one input's prediction: all of a dense model's, every member's of an
+    ensemble (all run), the router's and top_k experts' of a mixture."""
+    if isinstance(predictor, MoEPredictor):
+        per_expert = count_parameters(predictor.experts) // predictor.cfg.experts
+        return count_parameters(predictor.router) + predictor.cfg.top_k * per_expert
+    return count_parameters(predictor)
