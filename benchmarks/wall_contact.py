@@ -7,8 +7,9 @@ has learned walls keeps the imagined agent left of the wall; one that has not le
 
     python benchmarks/wall_contact.py RUN_DIR --step-size 1.5
 
-Prints one JSON line: share of imagined agents past the wall, mean imagined and true final
-x relative to the wall, and linear-probe R^2 of position and of the layout from the latent.
+Prints one JSON line: share of imagined agents past the wall (an ensemble's mean prediction,
+and each member's on its own), mean imagined and true final x relative to the wall, and
+linear-probe R^2 of position and of the layout from the latent.
 """
 from __future__ import annotations
 
@@ -52,10 +53,13 @@ def main() -> None:
     device = next(model.parameters()).device
     z0 = model.encode(torch.from_numpy(TwoRoomsPhysics.render(start, wall_x, door_y)).to(device))
     actions = torch.from_numpy(push).to(device)[:, None].expand(-1, steps, -1)
-    imagined = probe(model.rollout(z0, actions)[:, -1].cpu()).numpy()
+    members = model.rollout_members(z0, actions)[:, :, -1]  # (K, n, D): an ensemble's members, or the one model
+    imagined = probe(members.mean(0).cpu()).numpy()
+    past_members = (probe(members.cpu()).numpy()[..., 0] > wall_x + WALL_HALF_WIDTH).mean(axis=1)  # (K,)
     print(json.dumps({
-        "run": args.run, "steps": steps, "step_size": args.step_size,
-        "imagined_past_wall": float((imagined[:, 0] > wall_x + WALL_HALF_WIDTH).mean()),
+        "run": args.run, "steps": steps, "step_size": args.step_size, "members": model.members,
+        "imagined_past_wall": float((imagined[:, 0] > wall_x + WALL_HALF_WIDTH).mean()),  # the (members') mean
+        "imagined_past_wall_per_member": [round(float(m), 4) for m in past_members],
         "imagined_final_x_minus_wall": round(float((imagined[:, 0] - wall_x).mean()), 2),
         "true_final_x_minus_wall": round(float((true[:, 0] - wall_x).mean()), 2),
         "position_probe_r2": round(probe.r2(z, pos), 4),

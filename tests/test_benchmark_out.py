@@ -42,3 +42,4 @@ def test_only_test_tasks_make_a_headline_number(capsys):
     assert capsys.readouterr().err == ""
     assert headline("dev") == {"split": "dev", "headline": False}
     assert "not a headline number" in capsys.readouterr().err
+
