@@ -12,7 +12,10 @@ planned with pessimism (`uncertainty_weight`) and with the disagreement guardrai
 - `disagreement_error_spearman`: the ensemble's disagreement against its actual open-loop error
   on held-out windows (`hjepa.eval.uncertainty`; null for one-member models);
 - `wall_pass_through_rate`: imagined agents pushed into the wall away from the door that come out
-  on the other side (`wall_contact.py`; an ensemble's mean prediction, `..._per_member` each member).
+  on the other side (`wall_contact.py`; an ensemble's mean prediction, `..._per_member` each
+  member), and `wall_disagreement_error_spearman` over those pushes;
+- for the mixture, `expert_share_contact` / `expert_share_free`: the share of held-out pushes
+  into a wall, and of free moves, that each expert takes.
 
 `--variants` picks some; `--reuse` continues an OUT made with the same recipe (training is not
 repeated: each variant's two_rooms.py run reuses its own folder).
@@ -25,11 +28,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from common import BenchmarkOut, fail, headline, provenance
 from hjepa.cli import run
-from hjepa.configurator import load_world_model
+from hjepa.configurator import load_run_config, load_world_model
+from hjepa.data import TrajectoryDataset
 from hjepa.seeds import SPLITS
 from hjepa.world_model.predictor import active_parameters, count_parameters
 
@@ -54,6 +59,29 @@ def script(name: str, *args: str) -> dict:
         sys.stderr.write(done.stderr)
         fail(f"{name} {' '.join(args)} failed (exit {done.returncode})")
     return last_json(done.stdout)
+
+
+@torch.no_grad()
+def expert_shares(model, run_dir: Path, windows: int = 4096, seed: int = 0) -> dict:
+    """Which experts take the held-out transitions that push into a wall and which the free ones:
+    per expert, its share of each kind (one predictor step; a push is "contact" when the agent
+    moved less than half the commanded displacement, read from the dataset's true states, used
+    here to describe the experts only)."""
+    cfg = load_run_config(run_dir)
+    dataset = TrajectoryDataset.load(cfg.data, verify_checksums=False)
+    _, holdout = dataset.split(cfg.train.holdout_fraction, seed=cfg.train.seed)
+    k, rng = model.frameskip, np.random.default_rng(seed)
+    traj = rng.integers(0, holdout.num_trajectories, windows)
+    start = rng.integers(0, holdout.length - k + 1, windows)
+    obs = torch.from_numpy(holdout.observations[traj, start]).float() / 255
+    actions = torch.from_numpy(holdout.actions[traj[:, None], start[:, None] + np.arange(k)])  # (N, k, A)
+    commanded = actions.sum(1).norm(dim=-1).numpy()
+    moved = np.linalg.norm(holdout.states[traj, start + k] - holdout.states[traj, start], axis=-1)
+    contact = (moved < 0.5 * commanded) & (commanded > 1.0)
+    chosen = model.predictor.choice(model.encode(obs), actions.reshape(windows, -1)).numpy()  # (N, top_k)
+    share = lambda rows: [round(float((chosen[rows] == e).mean()), 4) for e in range(model.predictor.cfg.experts)]  # noqa: E731
+    return {"contact_transitions": int(contact.sum()), "free_transitions": int((~contact).sum()),
+            "expert_share_contact": share(contact), "expert_share_free": share(~contact)}
 
 
 def main() -> None:
@@ -90,6 +118,7 @@ def main() -> None:
         wall = script("wall_contact.py", str(run_dir), "--cases", str(args.wall_cases))
         uncertainty = run_dir / "uncertainty.json"  # written by the benchmark's eval for an ensemble
         spearman = json.loads(uncertainty.read_text())["spearman"] if uncertainty.is_file() else None
+        experts = expert_shares(model, run_dir) if hasattr(model.predictor, "choice") else {}
         plans = [(variant, bench)]
         if model.members > 1:
             common = ["eval", str(run_dir), "--episodes", str(args.episodes), "--seed", str(args.seed), "--split", args.split,
@@ -104,6 +133,7 @@ def main() -> None:
                     "disagreement_error_spearman": None if spearman is None else round(spearman, 4),
                     "wall_pass_through_rate": wall["imagined_past_wall"],
                     "wall_pass_through_rate_per_member": wall["imagined_past_wall_per_member"],
+                    "wall_disagreement_error_spearman": wall.get("disagreement_error_spearman"), **experts,
                     "train_steps": bench["train_steps"], "train_minutes": bench["train_minutes"],
                     "settings": VARIANTS[variant] + ([f"uncertainty_weight={args.uncertainty_weight}"] if "pessimism" in name else [])
                     + ([f"max_uncertainty={args.max_uncertainty}"] if "guardrail" in name else []),

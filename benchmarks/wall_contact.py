@@ -9,7 +9,9 @@ has learned walls keeps the imagined agent left of the wall; one that has not le
 
 Prints one JSON line: share of imagined agents past the wall (an ensemble's mean prediction,
 and each member's on its own), mean imagined and true final x relative to the wall, and
-linear-probe R^2 of position and of the layout from the latent.
+linear-probe R^2 of position and of the layout from the latent. For an ensemble also the
+Spearman correlation, over the pushes, of the members' final disagreement with the distance
+between the mean's imagined and the true final position.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from hjepa.configurator import load_run_config, load_world_model
 from hjepa.data import TrajectoryDataset
 from hjepa.envs.two_rooms import WALL_HALF_WIDTH, TwoRoomsPhysics
 from hjepa.eval.probes import LinearProbe, encode_dataset
+from hjepa.eval.uncertainty import spearman
 
 
 @torch.no_grad()
@@ -56,7 +59,13 @@ def main() -> None:
     members = model.rollout_members(z0, actions)[:, :, -1]  # (K, n, D): an ensemble's members, or the one model
     imagined = probe(members.mean(0).cpu()).numpy()
     past_members = (probe(members.cpu()).numpy()[..., 0] > wall_x + WALL_HALF_WIDTH).mean(axis=1)  # (K,)
-    print(json.dumps({
+    extra = {}
+    if model.members > 1:  # does the members' disagreement rank these pushes by how wrong the mean is?
+        spread = (members - members.mean(0)).pow(2).sum(-1).mean(0).sqrt().cpu()
+        miss = torch.from_numpy(np.linalg.norm(imagined - true, axis=1))
+        extra = {"disagreement_error_spearman": round(spearman(spread, miss), 4),
+                 "mean_disagreement": round(float(spread.mean()), 4)}
+    print(json.dumps({**extra,
         "run": args.run, "steps": steps, "step_size": args.step_size, "members": model.members,
         "imagined_past_wall": float((imagined[:, 0] > wall_x + WALL_HALF_WIDTH).mean()),  # the (members') mean
         "imagined_past_wall_per_member": [round(float(m), 4) for m in past_members],

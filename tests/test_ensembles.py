@@ -88,23 +88,25 @@ def test_only_the_chosen_experts_run():
 
 
 class SplitWorld(torch.nn.Module):
-    """Two hand-built members, z' = z + a, that disagree inside the box 1 < x < 3, |y| < 1
-    (member 1 moves an extra +2 in y there): a region the data never showed them."""
+    """Two hand-built members, z' = z + a, that disagree on steps from inside the box
+    x0 < x < x1, |y| < half (member 1 moves an extra +2 in y there): a region the data never showed them."""
 
     frameskip = 1
     members = 2
 
-    def __init__(self):
+    def __init__(self, x0=1.0, x1=3.0, half=1.0):
         super().__init__()
         self.cfg = SimpleNamespace(action_dim=2)
         self.dummy = torch.nn.Parameter(torch.zeros(1))
+        self.x0, self.x1, self.half = x0, x1, half
 
     def step_members(self, z, a):
-        inside = ((z[..., :1] > 1) & (z[..., :1] < 3) & (z[..., 1:].abs() < 1)).float()
+        inside = ((z[..., :1] > self.x0) & (z[..., :1] < self.x1) & (z[..., 1:].abs() < self.half)).float()
         bump = torch.stack([torch.zeros_like(inside[..., 0]), 2 * inside[..., 0]], dim=-1)
         return z + a + torch.stack([torch.zeros_like(bump[0]), bump[1]])
 
     next = JEPAWorldModel.next
+    next_spread = JEPAWorldModel.next_spread
     rollout_members = JEPAWorldModel.rollout_members
     rollout = JEPAWorldModel.rollout
     rollout_spread = JEPAWorldModel.rollout_spread
@@ -129,6 +131,23 @@ def test_disagreement_guardrail_rejects_the_plan_through_the_region_and_keeps_th
     # without the guardrail both are admissible, and the straight plan is the cheaper
     _, costs = make_planner(world, cfg).judge(torch.zeros(2), torch.tensor([4.0, 0.0]), torch.stack([padded, around]))
     assert torch.isfinite(costs).all() and costs[0] < costs[1]
+
+
+def test_search_keeps_its_edges_out_of_the_disagreement():
+    world = SplitWorld(x0=0.5, x1=3.5, half=2.5)
+    cfg = PlannerConfig(name="astar", heuristic="zero", action_repeat=1, directions=4, step_sizes=(1.0,), goal_radius=0.5,
+                        dedup_radius=0.1, max_expansions=3000)
+    goal = torch.tensor([4.0, 0.0])
+    inside = lambda p: (p[:, 0] > 0.5) & (p[:, 0] < 3.5) & (p[:, 1].abs() < 2.5)  # noqa: E731
+    free = make_planner(world, cfg).plan(torch.zeros(2), goal)
+    assert inside(free.imagined).any()  # the straight way, through the region
+    guarded = make_planner(world, cfg, guardrails=[DisagreementBound([0.5])]).plan(torch.zeros(2), goal)
+    assert (guarded.imagined[-1] - goal).norm() <= 0.5
+    starts = torch.cat([torch.zeros(1, 2), guarded.imagined[:-1]])
+    assert not inside(starts).any()  # no edge leaves a state the members disagree about
+    assert len(guarded.actions) > len(free.actions)
+    with pytest.raises(ValueError, match="guardrail"):
+        make_planner(world, PlannerConfig(name="astar", heuristic="zero", action_repeat=1, uncertainty_weight=1.0))
 
 
 def test_pessimism_adds_the_mean_disagreement_to_the_cost():
@@ -159,3 +178,14 @@ def test_spearman_on_known_samples():
     assert spearman(x, x**3) == pytest.approx(1.0)
     assert spearman(x, -x) == pytest.approx(-1.0)
     assert abs(spearman(x, torch.tensor([5.0, 1, 8, 2, 9, 0, 7, 3, 6, 4]))) < 0.3
+
+
+def test_plot_series_draws_each_series(tmp_path):
+    from PIL import Image
+
+    from hjepa.eval.render import plot_series
+
+    path = plot_series({"dense": ([1e3, 1e4, 1e5], [3.0, 2.0, 1.0]), "moe": ([2e4, 4e4], [1.5, 1.2])}, tmp_path / "p.png",
+                       xlabel="params", ylabel="error", log_x=True)
+    pixels = list(Image.open(path).convert("RGB").getdata())
+    assert (40, 90, 200) in pixels and (220, 110, 30) in pixels  # both series' colours are drawn

@@ -189,6 +189,14 @@ class Planner:
             costs = costs + self.pessimism(spread)
         return imagined, spread, costs
 
+    def step(self, starts: torch.Tensor, grouped: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """One predictor step for search edges: (N, D), (N, k * A) -> children (N, D) and, when a
+        guardrail reads it, the ensemble's disagreement about each as (N, 1) (else None)."""
+        if not self.wants_spread:
+            return self.model.next(starts, grouped), None
+        children, spread = self.model.next_spread(starts, grouped)
+        return children, spread[:, None]
+
     def judge(self, z0: torch.Tensor, z_goal: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Roll (N, horizon, A) candidates out from z0 (D,): their imagined latents (N, T, D) and
         costs (N,), inf for every candidate that violates a guardrail, whatever its task cost."""

@@ -21,6 +21,7 @@ from typing import Callable, Hashable, Iterable
 import torch
 
 from ..cost.guardrails import violations
+from ..config import ConfigValueError
 from .base import Plan, Planner, PlannerConfig, reads_labels
 
 
@@ -72,6 +73,13 @@ def _result(node, parent, cost, found, expanded) -> SearchResult:
     return SearchResult(path[::-1], nodes[::-1], cost, found, expanded)
 
 
+def refuse_pessimism(cfg: PlannerConfig) -> None:
+    """Search counts steps, it has no cost to add the disagreement to: it takes the guardrail."""
+    if cfg.uncertainty_weight > 0:
+        raise ConfigValueError("uncertainty_weight", f"{cfg.name} searches by steps, with no cost to add the disagreement to: "
+                               "bound it with a DisagreementBound guardrail (hjepa eval --max-uncertainty) instead")
+
+
 def action_set(directions: int, step_sizes: tuple[float, ...]) -> torch.Tensor:
     """(directions * len(step_sizes), 2) actions: evenly spaced headings at each step size."""
     angle = torch.arange(directions) * (2 * torch.pi / directions)
@@ -82,9 +90,10 @@ def action_set(directions: int, step_sizes: tuple[float, ...]) -> torch.Tensor:
 class LatentGraph:
     """The world model as a graph: node ids index a growing store of latents."""
 
-    def __init__(self, model, actions: torch.Tensor, cfg: PlannerConfig, z0: torch.Tensor, z_goal: torch.Tensor,
-                 heuristic=None, guardrails=()):
-        self.model, self.cfg, self.guardrails = model, cfg, guardrails
+    def __init__(self, planner: Planner, actions: torch.Tensor, z0: torch.Tensor, z_goal: torch.Tensor, heuristic=None):
+        """`planner` predicts the edges (`Planner.step`) and holds the guardrails."""
+        model, cfg = planner.model, planner.cfg
+        self.planner, self.model, self.cfg, self.guardrails = planner, model, cfg, planner.guardrails
         self.k = getattr(model, "frameskip", 1)
         self.actions = actions.to(z0)  # (M, A)
         self.grouped = self.actions.repeat(1, self.k)  # (M, k*A): each action held for one predictor step
@@ -97,9 +106,9 @@ class LatentGraph:
 
     def neighbours(self, node: int):
         parent = self.latents[node]
-        children = self.model.next(parent.expand(len(self.actions), -1), self.grouped)  # one batched step
+        children, spread = self.planner.step(parent.expand(len(self.actions), -1), self.grouped)  # one batched step
         safe = ~violations(self.guardrails, self.grouped.reshape(len(self.actions), self.k, -1), self.latents[0], children[:, None],
-                           starts=parent.expand(len(self.actions), -1))  # the margin the agent's state allows
+                           starts=parent.expand(len(self.actions), -1), spread=spread)  # the margin the agent's state allows
         labels, children = safe.nonzero()[:, 0].tolist(), children[safe]
         seen = torch.cdist(children, self.latents).min(dim=1)  # nearest existing node of each child
         among = torch.cdist(children, children)  # children that duplicate each other
@@ -124,6 +133,7 @@ class AStarPlanner(Planner):
 
     def __init__(self, model, cfg: PlannerConfig, guardrails=(), heuristic=None):
         super().__init__(model, cfg, guardrails)
+        refuse_pessimism(cfg)
         self.heuristic = heuristic
         self.actions = action_set(cfg.directions, cfg.step_sizes)
 
@@ -135,7 +145,7 @@ class AStarPlanner(Planner):
     @torch.no_grad()
     def plan(self, z0: torch.Tensor, z_goal: torch.Tensor) -> Plan:
         cfg = self.cfg
-        graph = LatentGraph(self.model, self.actions, cfg, z0, z_goal, self.heuristic, self.guardrails)
+        graph = LatentGraph(self, self.actions, z0, z_goal, self.heuristic)
         at_goal = lambda node: float((graph.latents[node] - z_goal).norm()) <= cfg.goal_radius  # noqa: E731
         result = astar(0, graph.neighbours, graph.h.__getitem__, at_goal, cfg.max_expansions, cfg.search_weight)
         if not result.path:  # already at the goal (safe), or no safe move at all (unsafe): hold still

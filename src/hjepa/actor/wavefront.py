@@ -28,7 +28,7 @@ import torch
 
 from ..cost.guardrails import violations
 from .base import Plan, Planner, PlannerConfig
-from .search import action_set
+from .search import action_set, refuse_pessimism
 
 _CELL_OFFSET = 1 << 20  # cell coordinates are shifted positive before they are packed into one key
 _FINE_SCALES = (0.25, 0.5, 1.0)  # settle: fractions of the smallest step size
@@ -43,6 +43,7 @@ class WavefrontPlanner(Planner):
 
     def __init__(self, model, cfg: PlannerConfig, readout, guardrails=()):
         super().__init__(model, cfg, guardrails)
+        refuse_pessimism(cfg)
         self.readout = readout
         self.k = getattr(model, "frameskip", 1)
         self.actions = action_set(cfg.directions, cfg.step_sizes).to(self.device)  # (M, A)
@@ -70,12 +71,12 @@ class WavefrontPlanner(Planner):
         f, m = len(frontier), len(self.actions)
         parents = frontier.repeat_interleave(m, dim=0)  # (F*M, D), row i*M + j: parent i, action j
         moves = self.moves.repeat(f, 1)  # (F*M, k*A)
-        children = self.model.next(parents, moves)
+        children, spread = self.step(parents, moves)
         points = self.readout(children)
         keys = self.cells(points)
         ok = ~torch.isin(keys, seen)
         if self.guardrails:
-            ok &= ~violations(self.guardrails, moves.view(f * m, self.k, -1), z0, children[:, None], starts=parents)
+            ok &= ~violations(self.guardrails, moves.view(f * m, self.k, -1), z0, children[:, None], starts=parents, spread=spread)
         index = ok.nonzero()[:, 0]
         unique, inverse = torch.unique(keys[index], return_inverse=True)
         first = torch.full((len(unique),), len(index), device=index.device)
@@ -122,11 +123,11 @@ class WavefrontPlanner(Planner):
         latent z_goal (the zero move among them; `goal` is its read-out); unsafe when every fine
         move violates a guardrail."""
         moves = self.fine.repeat(1, self.k)
-        after = self.model.next(z0.expand(len(moves), -1), moves)
+        after, spread = self.step(z0.expand(len(moves), -1), moves)
         cost = (after - z_goal).norm(dim=-1)
         if self.guardrails:
-            cost = cost.masked_fill(violations(self.guardrails, moves.view(len(moves), self.k, -1), z0, after[:, None]),
-                                    float("inf"))
+            cost = cost.masked_fill(violations(self.guardrails, moves.view(len(moves), self.k, -1), z0, after[:, None],
+                                               spread=spread), float("inf"))
         best = int(cost.argmin())
         if not cost[best].isfinite():
             return Plan(self.fine[:1], float("inf"), waves, z0[None], safe=False)

@@ -108,6 +108,48 @@ def plot_curve(values: np.ndarray, path: str | Path, threshold: float | None = N
     return path
 
 
+_SERIES_COLOURS = ((40, 90, 200), (220, 110, 30), (40, 160, 80), (150, 60, 170))
+
+
+def plot_series(series: dict[str, tuple[list[float], list[float]]], path: str | Path, xlabel: str, ylabel: str,
+                title: str = "", log_x: bool = False, size: tuple[int, int] = (640, 400)) -> Path:
+    """Lines with markers, one per named series of (xs, ys), a legend, axes from 0 (y) and the data's range (x)."""
+    w, h = size
+    left, right, top, bottom = 64, 16, 40, 44
+    img = Image.new("RGB", size, (255, 255, 255))
+    draw = ImageDraw.Draw(img)
+    fx = (lambda x: float(np.log10(x))) if log_x else float
+    xs = [fx(x) for xs_, _ in series.values() for x in xs_]
+    ys = [y for _, ys_ in series.values() for y in ys_]
+    x_lo, x_hi = (min(xs), max(xs)) if xs else (0.0, 1.0)
+    x_hi = x_hi if x_hi > x_lo else x_lo + 1
+    top_value = (max(ys) if ys else 1.0) * 1.1 or 1.0
+    x_of = lambda x: left + (w - left - right) * (fx(x) - x_lo) / (x_hi - x_lo)  # noqa: E731
+    y_of = lambda v: h - bottom - (h - top - bottom) * v / top_value  # noqa: E731
+    draw.rectangle([left, top, w - right, h - bottom], outline=(0, 0, 0))
+    for k in range(5):
+        v = top_value * k / 4
+        draw.text((4, y_of(v) - 6), f"{v:.3g}", fill=(0, 0, 0))
+    for k in range(5):
+        x = x_lo + (x_hi - x_lo) * k / 4
+        label = f"{10 ** x:.3g}" if log_x else f"{x:.3g}"
+        draw.text((left + (w - left - right) * k / 4 - 12, h - bottom + 6), label, fill=(0, 0, 0))
+    draw.text((w // 2 - 4 * len(xlabel) // 2, h - 18), xlabel, fill=(0, 0, 0))
+    draw.text((4, top - 16), ylabel, fill=(0, 0, 0))
+    for i, (name, (sx, sy)) in enumerate(series.items()):
+        colour = _SERIES_COLOURS[i % len(_SERIES_COLOURS)]
+        points = [(x_of(x), y_of(y)) for x, y in zip(sx, sy)]
+        if len(points) > 1:
+            draw.line(points, fill=colour, width=2)
+        for x, y in points:
+            draw.ellipse([x - 4, y - 4, x + 4, y + 4], fill=colour)
+        draw.text((w - right - 120, top + 8 + 14 * i), f"-- {name}", fill=colour)
+    draw.text((left, 8), title, fill=(0, 0, 0))
+    path = Path(path)
+    img.save(path)
+    return path
+
+
 _RAMP = np.array([[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]], np.float32)  # dark = near
 
 

@@ -69,7 +69,7 @@ def sample_latent_windows(latents: torch.Tensor, actions: torch.Tensor, n: int, 
     return latents[traj[:, None], latent_idx], actions[traj[:, None], action_idx]
 
 
-def _latent_pool(model, dataset: TrajectoryDataset, device) -> tuple[torch.Tensor, torch.Tensor]:
+def latent_pool(model, dataset: TrajectoryDataset, device) -> tuple[torch.Tensor, torch.Tensor]:
     """Every frame's latent (N, T+1, D) and the actions (N, T, A) of a dataset, on `device`."""
     return encode_trajectories(model, dataset, frame_stride=1).to(device), torch.from_numpy(dataset.actions).to(device)
 
@@ -94,12 +94,12 @@ def refit_predictor(run_dir: str | Path, cfg: RefitConfig = RefitConfig(), progr
             raise ConfigError(f"seq_len={cfg.seq_len}: windows of {cfg.seq_len} predictor steps need trajectories longer "
                               f"than {cfg.seq_len * k} steps ({name} has {data.length})")
     # Each source: its latent pool and its share of every batch; each check: held windows whose error is reported.
-    pools = [_latent_pool(model, train_set, device)]
+    pools = [latent_pool(model, train_set, device)]
     sizes = [cfg.batch_size]
-    checks = {"holdout": sample_latent_windows(*_latent_pool(model, holdout, device), 2048, cfg.seq_len, k,
+    checks = {"holdout": sample_latent_windows(*latent_pool(model, holdout, device), 2048, cfg.seq_len, k,
                                                torch.Generator().manual_seed(cfg.seed + 1))}
     if extra is not None:
-        pools.append(_latent_pool(model, extra, device))
+        pools.append(latent_pool(model, extra, device))
         sizes = [cfg.batch_size - round(cfg.batch_size * cfg.extra_share), round(cfg.batch_size * cfg.extra_share)]
         checks["extra"] = sample_latent_windows(*pools[1], 2048, cfg.seq_len, k, torch.Generator().manual_seed(cfg.seed + 2))
     generator = torch.Generator().manual_seed(cfg.seed)

@@ -64,6 +64,7 @@ class EpisodicCorrection(nn.Module):
     # the same open-loop loops and member mean, through the corrected `step_members`
     group_actions = JEPAWorldModel.group_actions
     next = JEPAWorldModel.next
+    next_spread = JEPAWorldModel.next_spread
     rollout_members = JEPAWorldModel.rollout_members
     rollout = JEPAWorldModel.rollout
     rollout_spread = JEPAWorldModel.rollout_spread

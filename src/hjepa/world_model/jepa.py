@@ -73,6 +73,13 @@ class JEPAWorldModel(nn.Module):
         members' mean prediction from the same state."""
         return self.step_members(z.expand(self.members, *z.shape), a).mean(dim=0)
 
+    def next_spread(self, z: torch.Tensor, a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One predictor step with the members' disagreement: (..., D), (..., k * A) -> the mean
+        (..., D) and the disagreement (...)."""
+        members = self.step_members(z.expand(self.members, *z.shape), a)
+        mean = members.mean(dim=0)
+        return mean, (members - mean).pow(2).sum(-1).mean(0).sqrt()
+
     def group_actions(self, actions: torch.Tensor) -> torch.Tensor:
         """(B, T * k, A) actions per environment step -> (B, T, k * A) actions per predictor step."""
         b, n, a = actions.shape
