@@ -13,7 +13,9 @@ planned with pessimism (`uncertainty_weight`) and with the disagreement guardrai
   on held-out windows (`hjepa.eval.uncertainty`; null for one-member models);
 - `wall_pass_through_rate`: imagined agents pushed into the wall away from the door that come out
   on the other side (`wall_contact.py`; an ensemble's mean prediction, `..._per_member` each
-  member), and `wall_disagreement_error_spearman` over those pushes;
+  member), and `wall_disagreement_error_spearman` over those pushes; `planned_past_wall`: the
+  share of plans toward the mirror image across the wall that the planner (with pessimism, for
+  that line) takes through the wall in imagination;
 - for the mixture, `expert_share_contact` / `expert_share_free`: the share of held-out pushes
   into a wall, and of free moves, that each expert takes.
 
@@ -115,12 +117,15 @@ def main() -> None:
                        *quiet)
         run_dir = folder / "run"
         model = load_world_model(run_dir)
-        wall = script("wall_contact.py", str(run_dir), "--cases", str(args.wall_cases))
+        wall = script("wall_contact.py", str(run_dir), "--cases", str(args.wall_cases), "--plan")
         uncertainty = run_dir / "uncertainty.json"  # written by the benchmark's eval for an ensemble
         spearman = json.loads(uncertainty.read_text())["spearman"] if uncertainty.is_file() else None
         experts = expert_shares(model, run_dir) if hasattr(model.predictor, "choice") else {}
         plans = [(variant, bench)]
+        planned = {variant: wall["planned_past_wall"]}
         if model.members > 1:
+            planned[f"{variant}+pessimism"] = script("wall_contact.py", str(run_dir), "--cases", str(args.wall_cases), "--plan",
+                                                     "--planner-set", f"uncertainty_weight={args.uncertainty_weight}")["planned_past_wall"]
             common = ["eval", str(run_dir), "--episodes", str(args.episodes), "--seed", str(args.seed), "--split", args.split,
                       "--skip-probes", *quiet]
             plans.append((f"{variant}+pessimism", run(common + ["--set", f"uncertainty_weight={args.uncertainty_weight}"])))
@@ -133,7 +138,8 @@ def main() -> None:
                     "disagreement_error_spearman": None if spearman is None else round(spearman, 4),
                     "wall_pass_through_rate": wall["imagined_past_wall"],
                     "wall_pass_through_rate_per_member": wall["imagined_past_wall_per_member"],
-                    "wall_disagreement_error_spearman": wall.get("disagreement_error_spearman"), **experts,
+                    "wall_disagreement_error_spearman": wall.get("disagreement_error_spearman"),
+                    "planned_past_wall": planned.get(name), **experts,
                     "train_steps": bench["train_steps"], "train_minutes": bench["train_minutes"],
                     "settings": VARIANTS[variant] + ([f"uncertainty_weight={args.uncertainty_weight}"] if "pessimism" in name else [])
                     + ([f"max_uncertainty={args.max_uncertainty}"] if "guardrail" in name else []),

@@ -11,7 +11,10 @@ Prints one JSON line: share of imagined agents past the wall (an ensemble's mean
 and each member's on its own), mean imagined and true final x relative to the wall, and
 linear-probe R^2 of position and of the layout from the latent. For an ensemble also the
 Spearman correlation, over the pushes, of the members' final disagreement with the distance
-between the mean's imagined and the true final position.
+between the mean's imagined and the true final position. With `--plan`, the run's planner
+(`--planner-set` overrides) also plans once from each case toward the start's mirror image
+across the wall: `planned_past_wall` is the share of chosen plans whose imagined path crosses
+the wall outside the door.
 """
 from __future__ import annotations
 
@@ -23,9 +26,39 @@ import torch
 
 from hjepa.configurator import load_run_config, load_world_model
 from hjepa.data import TrajectoryDataset
-from hjepa.envs.two_rooms import WALL_HALF_WIDTH, TwoRoomsPhysics
+from hjepa.envs.two_rooms import DOOR_HALF_HEIGHT, WALL_HALF_WIDTH, TwoRoomsPhysics
 from hjepa.eval.probes import LinearProbe, encode_dataset
 from hjepa.eval.uncertainty import spearman
+
+
+def crosses_wall(path: np.ndarray, wall_x: float, door_y: float) -> bool:
+    """Whether a (T, 2) path of positions crosses the line x = wall_x outside the door opening."""
+    a, b = path[:-1], path[1:]
+    across = (a[:, 0] - wall_x) * (b[:, 0] - wall_x) < 0
+    t = (wall_x - a[:, 0]) / np.where(across, b[:, 0] - a[:, 0], 1.0)
+    y = a[:, 1] + t * (b[:, 1] - a[:, 1])
+    return bool((across & (np.abs(y - door_y) > DOOR_HALF_HEIGHT)).any())
+
+
+def planned_through_wall(run: str, planner_set: list[str], start: np.ndarray, wall_x: np.ndarray, door_y: np.ndarray,
+                         seed: int) -> float:
+    """Share of cases whose chosen plan toward the mirror image of the start across the wall has
+    an imagined path (read through the probe) through the wall rather than the door."""
+    from hjepa.agent import Agent
+    from hjepa.cli import planner_overrides
+    from hjepa.configurator import planner_for
+
+    agent = Agent.load(run, planner_for("two_rooms", seed=seed, **planner_overrides(planner_set)))
+    crossed = []
+    for i in range(len(start)):
+        goal = np.float32([[2 * wall_x[i] - start[i, 0], start[i, 1]]])
+        obs = TwoRoomsPhysics.render(start[i:i + 1], wall_x[i:i + 1], door_y[i:i + 1])[0]
+        goal_obs = TwoRoomsPhysics.render(goal, wall_x[i:i + 1], door_y[i:i + 1])[0]
+        agent.reset(seed=i)
+        agent.act(obs, goal_obs)
+        path = np.concatenate([start[i:i + 1], agent.imagined_positions()])
+        crossed.append(crosses_wall(path, float(wall_x[i]), float(door_y[i])))
+    return float(np.mean(crossed))
 
 
 @torch.no_grad()
@@ -36,6 +69,9 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=12)
     p.add_argument("--cases", type=int, default=200)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--plan", action="store_true", help="also plan once from each case toward its mirror image across "
+                   "the wall and report how many chosen plans the model takes through the wall (planned_past_wall)")
+    p.add_argument("--planner-set", nargs="*", default=[], help="with --plan: planner overrides, e.g. uncertainty_weight=1")
     args = p.parse_args()
     model = load_world_model(args.run)
     k = model.frameskip
@@ -65,6 +101,9 @@ def main() -> None:
         miss = torch.from_numpy(np.linalg.norm(imagined - true, axis=1))
         extra = {"disagreement_error_spearman": round(spearman(spread, miss), 4),
                  "mean_disagreement": round(float(spread.mean()), 4)}
+    if args.plan:
+        extra["planned_past_wall"] = planned_through_wall(args.run, args.planner_set, start, wall_x, door_y, args.seed)
+        extra["planner_set"] = args.planner_set
     print(json.dumps({**extra,
         "run": args.run, "steps": steps, "step_size": args.step_size, "members": model.members,
         "imagined_past_wall": float((imagined[:, 0] > wall_x + WALL_HALF_WIDTH).mean()),  # the (members') mean

@@ -43,3 +43,16 @@ def test_only_test_tasks_make_a_headline_number(capsys):
     assert headline("dev") == {"split": "dev", "headline": False}
     assert "not a headline number" in capsys.readouterr().err
 
+
+
+def test_wall_crossings_are_told_from_door_passages():
+    import numpy as np
+
+    from wall_contact import crosses_wall
+
+    through_wall = np.float32([[28, 10], [31, 10], [34, 10]])
+    through_door = np.float32([[28, 30], [31, 31], [34, 32]])  # door at y = 30 +- 4
+    along = np.float32([[28, 10], [29, 20], [28, 40]])  # never reaches x = 32
+    assert crosses_wall(through_wall, 32.0, 30.0)
+    assert not crosses_wall(through_door, 32.0, 30.0)
+    assert not crosses_wall(along, 32.0, 30.0)

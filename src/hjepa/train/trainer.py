@@ -126,7 +126,9 @@ def train(cfg: RunConfig, run_dir: str | Path, resume: bool = False, progress: b
         save_json(cfg, run_dir / "config.json")
     wrapped = objective
     if world > 1:
-        wrapped = torch.nn.parallel.DistributedDataParallel(objective, device_ids=[device.index] if device.type == "cuda" else None)
+        # a mixture's experts that no input of a rank's batch went to get no gradient there
+        wrapped = torch.nn.parallel.DistributedDataParallel(objective, device_ids=[device.index] if device.type == "cuda" else None,
+                                                            find_unused_parameters=cfg.model.predictor.kind == "moe")
     warned, previous_std = False, None
     with loop:
         while loop.next_step():
