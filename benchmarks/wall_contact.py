@@ -31,13 +31,16 @@ from hjepa.eval.probes import LinearProbe, encode_dataset
 from hjepa.eval.uncertainty import spearman
 
 
-def crosses_wall(path: np.ndarray, wall_x: float, door_y: float) -> bool:
-    """Whether a (T, 2) path of positions crosses the line x = wall_x outside the door opening."""
-    a, b = path[:-1], path[1:]
-    across = (a[:, 0] - wall_x) * (b[:, 0] - wall_x) < 0
-    t = (wall_x - a[:, 0]) / np.where(across, b[:, 0] - a[:, 0], 1.0)
-    y = a[:, 1] + t * (b[:, 1] - a[:, 1])
-    return bool((across & (np.abs(y - door_y) > DOOR_HALF_HEIGHT)).any())
+def crosses_wall(path: np.ndarray, wall_x: float, door_y: float, margin: float = 1.0) -> bool:
+    """Whether a (T, 2) path of positions gets clearly past the wall (x > wall_x + half width +
+    margin) without having gone by the door (within margin of its opening, near the wall) first.
+    The margin keeps read-out noise of a path that slides along the wall from counting."""
+    past = np.nonzero(path[:, 0] > wall_x + WALL_HALF_WIDTH + margin)[0]
+    if not len(past):
+        return False
+    before = path[: past[0] + 1]
+    by_door = (np.abs(before[:, 1] - door_y) <= DOOR_HALF_HEIGHT + margin) & (before[:, 0] >= wall_x - WALL_HALF_WIDTH - 3)
+    return not bool(by_door.any())
 
 
 def planned_through_wall(run: str, planner_set: list[str], start: np.ndarray, wall_x: np.ndarray, door_y: np.ndarray,

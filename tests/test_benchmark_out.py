@@ -50,9 +50,10 @@ def test_wall_crossings_are_told_from_door_passages():
 
     from wall_contact import crosses_wall
 
-    through_wall = np.float32([[28, 10], [31, 10], [34, 10]])
-    through_door = np.float32([[28, 30], [31, 31], [34, 32]])  # door at y = 30 +- 4
-    along = np.float32([[28, 10], [29, 20], [28, 40]])  # never reaches x = 32
+    through_wall = np.float32([[28, 10], [32, 10], [36, 10]])
+    through_door = np.float32([[28, 30], [32, 31], [36, 32]])  # door at y = 30 +- 4
+    along = np.float32([[28, 10], [31, 20], [32.5, 24]])  # slides along the wall (x 30.5 .. 33.5), never clearly past it
     assert crosses_wall(through_wall, 32.0, 30.0)
     assert not crosses_wall(through_door, 32.0, 30.0)
     assert not crosses_wall(along, 32.0, 30.0)
+    assert crosses_wall(np.float32([[28, 10], [36, 12], [36, 30]]), 32.0, 30.0)  # past first, by the door only after
