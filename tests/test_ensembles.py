@@ -189,3 +189,14 @@ def test_plot_series_draws_each_series(tmp_path):
                        xlabel="params", ylabel="error", log_x=True)
     pixels = list(Image.open(path).convert("RGB").getdata())
     assert (40, 90, 200) in pixels and (220, 110, 30) in pixels  # both series' colours are drawn
+
+
+def test_the_hierarchy_bounds_its_ensemble_low_level_only():
+    from hjepa.actor.hierarchical import HierarchyConfig, make_hierarchical
+    from tests.test_hierarchy import HIGH, MazeMacros, MazeWorld
+
+    bound = DisagreementBound([0.5])
+    low = make_planner(SplitWorld(), PlannerConfig(name="cem", horizon=4, action_repeat=1, uncertainty_weight=1.0), [bound])
+    two = make_hierarchical(low, [MazeMacros(MazeWorld(), span=4)], HierarchyConfig(planner=HIGH), guardrails=[bound])
+    assert two.low.guardrails == [bound] and two.high[0].guardrails == []  # a high level is one model: nothing to disagree
+    assert two.low.pessimism is not None

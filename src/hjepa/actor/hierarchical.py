@@ -166,8 +166,9 @@ def high_level_planner(model, cfg: PlannerConfig, guardrails, depth_weight: floa
 def make_hierarchical(low: Planner, levels: Sequence, cfg: HierarchyConfig, guardrails=()) -> HierarchicalPlanner:
     """A two-level (or deeper) planner: `low` the flat planner, `levels` the run's high-level
     models, level 1 first. Every level gets a planner from `cfg.planner`, with the guardrails
-    that judge latents."""
-    on_latents = [g for g in guardrails if not getattr(g, "reads_actions", False)]
+    that judge latents alone (not those reading primitive actions, nor the disagreement of the
+    low level's ensemble: a high level is one model of its own)."""
+    on_latents = [g for g in guardrails if not getattr(g, "reads_actions", False) and not getattr(g, "reads_spread", False)]
     high, env_steps, span = [], [], getattr(low.model, "frameskip", 1)
     for model in levels:
         high.append(high_level_planner(model, cfg.planner, on_latents, cfg.depth_weight))
