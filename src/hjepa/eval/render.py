@@ -133,7 +133,7 @@ def plot_series(series: dict[str, tuple[list[float], list[float]]], path: str | 
     for k in range(5):
         x = x_lo + (x_hi - x_lo) * k / 4
         label = f"{10 ** x:.3g}" if log_x else f"{x:.3g}"
-        draw.text((left + (w - left - right) * k / 4 - 12, h - bottom + 6), label, fill=(0, 0, 0))
+        draw.text((left + (w - left - right) * k / 4 - (12 if k < 4 else 6 * len(label)), h - bottom + 6), label, fill=(0, 0, 0))
     draw.text((w // 2 - 4 * len(xlabel) // 2, h - 18), xlabel, fill=(0, 0, 0))
     draw.text((4, top - 16), ylabel, fill=(0, 0, 0))
     for i, (name, (sx, sy)) in enumerate(series.items()):
