@@ -25,6 +25,7 @@ repeated: each variant's two_rooms.py run reuses its own folder).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import subprocess
 import sys
@@ -128,8 +129,9 @@ def main() -> None:
                                                      "--planner-set", f"uncertainty_weight={args.uncertainty_weight}")["planned_past_wall"]
             common = ["eval", str(run_dir), "--episodes", str(args.episodes), "--seed", str(args.seed), "--split", args.split,
                       "--skip-probes", *quiet]
-            plans.append((f"{variant}+pessimism", run(common + ["--set", f"uncertainty_weight={args.uncertainty_weight}"])))
-            plans.append((f"{variant}+guardrail", run(common + ["--max-uncertainty", str(args.max_uncertainty)])))
+            with contextlib.redirect_stdout(sys.stderr):  # stdout carries this benchmark's lines only
+                plans.append((f"{variant}+pessimism", run(common + ["--set", f"uncertainty_weight={args.uncertainty_weight}"])))
+                plans.append((f"{variant}+guardrail", run(common + ["--max-uncertainty", str(args.max_uncertainty)])))
         for name, result in plans:
             line = {"benchmark": "ensembles", "variant": name, **headline(args.split), "uses_labels": result["uses_labels"],
                     "params": count_parameters(model.predictor), "active_params": active_parameters(model.predictor),
