@@ -29,6 +29,7 @@ from hjepa.data import TrajectoryDataset
 from hjepa.envs.two_rooms import DOOR_HALF_HEIGHT, WALL_HALF_WIDTH, TwoRoomsPhysics
 from hjepa.eval.probes import LinearProbe, encode_dataset
 from hjepa.eval.uncertainty import spearman
+from hjepa.world_model.jepa import member_spread
 
 
 def crosses_wall(path: np.ndarray, wall_x: float, door_y: float, margin: float = 1.0) -> bool:
@@ -100,7 +101,7 @@ def main() -> None:
     past_members = (probe(members.cpu()).numpy()[..., 0] > wall_x + WALL_HALF_WIDTH).mean(axis=1)  # (K,)
     extra = {}
     if model.members > 1:  # does the members' disagreement rank these pushes by how wrong the mean is?
-        spread = (members - members.mean(0)).pow(2).sum(-1).mean(0).sqrt().cpu()
+        spread = member_spread(members)[1].cpu()
         miss = torch.from_numpy(np.linalg.norm(imagined - true, axis=1))
         extra = {"disagreement_error_spearman": round(spearman(spread, miss), 4),
                  "mean_disagreement": round(float(spread.mean()), 4)}

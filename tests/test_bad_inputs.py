@@ -132,6 +132,12 @@ CASES = {
     "zero value steps": "fit-value {root}/run --steps 0",
     "a bad expectile": "fit-value {root}/run --set expectile=2",
     "an unknown encoder": "train --data {root}/data --out {root}/new_run --set model.encoder.kind=vit",
+    "an unknown predictor kind": "train --data {root}/data --out {root}/new_run --set model.predictor.kind=gnn",
+    "more experts chosen than there are": "train --data {root}/data --out {root}/new_run --set model.predictor.kind=moe "
+                                          "model.predictor.experts=2 model.predictor.top_k=3",
+    "pessimism without an ensemble": "eval {root}/run --episodes 1 --skip-probes --set uncertainty_weight=1",
+    "a disagreement bound without a calibration": "eval {root}/run --episodes 1 --skip-probes --max-uncertainty 2",
+    "a zero disagreement bound": "eval {root}/run --episodes 1 --skip-probes --max-uncertainty 0",
     "a change on resume": "train --out {root}/run --resume --set loss.idm=0",
     "a config file on resume": "train --out {root}/run --resume --config {root}/bad.yaml",
     "another dataset on resume": "train --out {root}/run --resume --data {root}/data_truncated",

@@ -141,7 +141,8 @@ class Planner:
         self.pessimism = DisagreementCost(cfg.uncertainty_weight) if cfg.uncertainty_weight > 0 else None
         self.wants_spread = self.pessimism is not None or reads_spread(self.guardrails)
         if self.wants_spread and getattr(model, "members", 1) < 2:
-            raise ValueError("uncertainty_weight and DisagreementBound need an ensemble world model (predictor.kind=ensemble)")
+            raise ConfigValueError("uncertainty_weight", "and the disagreement guardrail need an ensemble world model "
+                                   "(train with --set model.predictor.kind=ensemble): this model has one predictor")
 
     @property
     def uses_labels(self) -> bool:

@@ -35,6 +35,13 @@ class ModelConfig(Checked):
     frameskip: int = 4  # environment steps per predictor step
 
 
+def member_spread(members: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Members' predictions (K, ..., D) -> their mean (..., D) and disagreement (...),
+    sqrt(mean_k ||z_k - mean||^2)."""
+    mean = members.mean(dim=0)
+    return mean, (members - mean).pow(2).sum(-1).mean(0).sqrt()
+
+
 class JEPAWorldModel(nn.Module):
     """s = Enc(x); s_{t+1} = Pred(s_t, a_t), reused step after step along a plan."""
 
@@ -76,9 +83,7 @@ class JEPAWorldModel(nn.Module):
     def next_spread(self, z: torch.Tensor, a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One predictor step with the members' disagreement: (..., D), (..., k * A) -> the mean
         (..., D) and the disagreement (...)."""
-        members = self.step_members(z.expand(self.members, *z.shape), a)
-        mean = members.mean(dim=0)
-        return mean, (members - mean).pow(2).sum(-1).mean(0).sqrt()
+        return member_spread(self.step_members(z.expand(self.members, *z.shape), a))
 
     def group_actions(self, actions: torch.Tensor) -> torch.Tensor:
         """(B, T * k, A) actions per environment step -> (B, T, k * A) actions per predictor step."""
@@ -104,6 +109,4 @@ class JEPAWorldModel(nn.Module):
 
     def rollout_spread(self, z0: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, D), (B, T * k, A) -> the mean (B, T, D) and the members' disagreement (B, T)."""
-        members = self.rollout_members(z0, actions)
-        mean = members.mean(dim=0)
-        return mean, (members - mean).pow(2).sum(-1).mean(0).sqrt()
+        return member_spread(self.rollout_members(z0, actions))
