@@ -68,7 +68,7 @@ def run_probe(run: str, model):
     if probe is None:
         cfg = load_run_config(run)
         train_set, holdout = TrajectoryDataset.load(cfg.data, verify_checksums=False).split(cfg.train.holdout_fraction, seed=cfg.train.seed)
-        probe, _ = position_probe(model, train_set, holdout)
+        probe, _, _ = position_probe(model, train_set, holdout)
         save_weights(f"{run}/probe.safetensors", {"weight": probe.weight})
     return probe
 

@@ -95,9 +95,13 @@ def main() -> None:
         "mean_steps": result["mean_steps"],
     }
     for key in ("success_by_band", "episodes_by_band", "random_success_rate", "random_success_by_band", "goal_offset",
-                "budget", "probe_r2", "rollout_error"):
+                "budget", "probe_r2", "probe_r2_by_dim", "rollout_error"):
         if key in result:
             line[key] = result[key]
+    meta = json.loads((data / "meta.json").read_text())  # what the collection did, e.g. how often the block moved
+    stats = {k: round(v, 4) for k, v in meta.items() if isinstance(v, float) and k not in ("seed", "version")}
+    if stats:
+        line["data_stats"] = stats
     line.update({"collect_seconds": round(collect_s, 1), "seed": args.seed, "torch_threads": torch.get_num_threads(),
                  "overrides": args.collect_set + args.set + args.planner_set, "reused": reused, "run": str(run_dir),
                  **provenance()})

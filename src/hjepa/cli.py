@@ -230,9 +230,11 @@ def cmd_eval(args) -> dict:
         else:
             train_set, holdout = dataset.split(run_cfg.train.holdout_fraction, seed=run_cfg.train.seed)
             if dataset.states is not None:
-                probe, r2 = position_probe(model, train_set, holdout)
+                probe, r2, by_column = position_probe(model, train_set, holdout, world.probe_targets)
                 save_weights(run_dir / "probe.safetensors", {"weight": probe.weight})
                 result["probe_r2"] = round(r2, 4)
+                names = world.probe_names or [f"state_{i}" for i in range(len(by_column))]
+                result["probe_r2_by_dim"] = {name: round(v, 4) for name, v in zip(names, by_column)}
             errors = rollout_error_by_horizon(model, holdout, horizon=min(32, holdout.length))
             result["rollout_error"] = {h: round(errors[h], 4) for h in (1, 2, 4, 8, 16, 32) if h in errors}
             if model.members > 1:  # an ensemble: calibrate its disagreement on the holdout (RUN/uncertainty.json)

@@ -84,6 +84,25 @@ class World:
         """The band of the task an env's reset drew (its info), for worlds with bands."""
         return None
 
+    def distance(self, state: np.ndarray, goal_state: np.ndarray) -> float:
+        """How far a state is from the goal, in the world's units (reported, never planned on)."""
+        return float(np.linalg.norm(np.asarray(state) - np.asarray(goal_state)))
+
+    probe_names: tuple[str, ...] | None = None  # names of `probe_targets`' columns (None: state_0, state_1, ...)
+
+    def probe_targets(self, states: np.ndarray) -> np.ndarray:
+        """(..., K) what a linear probe reads from a latent, from (..., S) true states (default:
+        the state itself). The first two columns, when positions in image px, draw GIFs' plans."""
+        return np.asarray(states, np.float32)
+
+    def goal_pos(self, goal_state: np.ndarray) -> np.ndarray:
+        """The goal's (x, y) in image px, drawn in GIFs (default: the state is that position)."""
+        return np.asarray(goal_state, np.float32)
+
+    def goal_outline(self, goal_state: np.ndarray) -> np.ndarray | None:
+        """(N, 2) a polygon in image px drawn in GIFs for the goal (e.g. an object's goal pose), or None."""
+        return None
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, obs_shape={self.obs_shape}, action_dim={self.action_dim})"
 
@@ -112,9 +131,12 @@ class GoalTasks(gym.Env):
         state = np.asarray(info["state"], np.float32)
         out = {"state": state, "goal_state": self._goal_state, "goal_obs": self._goal_obs, "steps": self._steps,
                "success": bool(self.world.success(state, self._goal_state)),
-               "distance": float(np.linalg.norm(state - self._goal_state))}
+               "distance": self.world.distance(state, self._goal_state)}
         if "pos" in info:  # a position in pixels: drawn in GIFs
-            out["pos"], out["goal_pos"] = info["pos"], self._goal_state
+            out["pos"], out["goal_pos"] = info["pos"], self.world.goal_pos(self._goal_state)
+        outline = self.world.goal_outline(self._goal_state)
+        if outline is not None:
+            out["goal_outline"] = outline
         return out
 
 

@@ -27,7 +27,7 @@ class EpisodeRecord:
     guardrail_stops: int = 0  # steps the agent held still because no plan satisfied the guardrails
     safe_path: bool = True  # the env says a path clear of its forbidden region exists (always, without one)
     band: str | None = None  # the task's band, for worlds whose tasks come in bands
-    # per step: (obs, goal_obs, pos, goal_pos, imagined positions, subgoal positions), each None when unknown
+    # per step: (obs, goal_obs, pos, goal_pos, imagined positions, subgoal positions, goal outline), each None when unknown
     frames: list = field(default_factory=list)
 
 
@@ -66,14 +66,14 @@ def run_episode(agent, env, seed: int, record: bool = False) -> EpisodeRecord:
         if record:
             imagined = agent.imagined_positions() if hasattr(agent, "imagined_positions") else None
             subgoals = agent.subgoal_positions() if hasattr(agent, "subgoal_positions") else None
-            frames.append((obs, goal_obs, info.get("pos"), info.get("goal_pos"), imagined, subgoals))
+            frames.append((obs, goal_obs, info.get("pos"), info.get("goal_pos"), imagined, subgoals, info.get("goal_outline")))
         obs, _, terminated, truncated, info = env.step(action)
         steps += 1
         forbidden += bool(info.get("in_forbidden"))
         done = terminated or truncated
     seconds = time.perf_counter() - start
     if record:
-        frames.append((obs, goal_obs, info.get("pos"), info.get("goal_pos"), None, None))
+        frames.append((obs, goal_obs, info.get("pos"), info.get("goal_pos"), None, None, info.get("goal_outline")))
     return EpisodeRecord(bool(info["success"]), steps, seconds, float(info.get("distance", np.nan)), iterations, forbidden,
                          stops, safe_path, band, frames)
 

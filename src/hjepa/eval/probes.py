@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
@@ -46,6 +47,12 @@ class LinearProbe:
         total = (y - y.mean(0)).pow(2).sum()
         return float(1 - residual / total)
 
+    def r2_by_column(self, z: torch.Tensor, y: torch.Tensor) -> list[float]:
+        """R^2 of each target column on its own."""
+        residual = (self(z) - y).pow(2).sum(0)
+        total = (y - y.mean(0)).pow(2).sum(0).clamp_min(1e-12)
+        return (1 - residual / total).tolist()
+
 
 @torch.no_grad()
 def encode_dataset(model: JEPAWorldModel, dataset: TrajectoryDataset, max_frames: int = 20000, batch: int = 2048,
@@ -65,13 +72,17 @@ def encode_dataset(model: JEPAWorldModel, dataset: TrajectoryDataset, max_frames
     return torch.cat(zs), torch.from_numpy(dataset.states[traj, time]), layouts
 
 
-def position_probe(model: JEPAWorldModel, train: TrajectoryDataset, test: TrajectoryDataset) -> tuple[LinearProbe, float]:
-    """Fit a linear probe of the true state (Two-Rooms: the (x, y) position) on train frames;
-    return it and its R^2 on test frames."""
+def position_probe(model: JEPAWorldModel, train: TrajectoryDataset, test: TrajectoryDataset,
+                   targets: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[LinearProbe, float, list[float]]:
+    """Fit a linear probe of the true state (Two-Rooms: the (x, y) position; `targets` maps
+    states to what is probed, e.g. an angle to its cosine and sine) on train frames; return it,
+    its R^2 on test frames, and the R^2 of each target column."""
     z_train, pos_train, _ = encode_dataset(model, train)
     z_test, pos_test, _ = encode_dataset(model, test, seed=1)
+    if targets is not None:
+        pos_train, pos_test = (torch.from_numpy(np.asarray(targets(y.numpy()), np.float32)) for y in (pos_train, pos_test))
     probe = LinearProbe.fit(z_train, pos_train)
-    return probe, probe.r2(z_test, pos_test)
+    return probe, probe.r2(z_test, pos_test), probe.r2_by_column(z_test, pos_test)
 
 
 @torch.no_grad()

@@ -24,14 +24,19 @@ def to_rgb(obs: np.ndarray) -> np.ndarray:
 
 
 def draw_frame(obs: np.ndarray, goal_obs: np.ndarray, pos, goal_pos, imagined: np.ndarray | None,
-               subgoals: np.ndarray | None = None, caption: str = "") -> Image.Image:
-    """One frame: the observation, with the goal (a circle, when positions are known), the
-    imagined plan and the high levels' subgoals (orange diamonds) drawn on it, and the goal
-    image beside it."""
+               subgoals: np.ndarray | None = None, outline: np.ndarray | None = None, path=None,
+               caption: str = "") -> Image.Image:
+    """One frame: the observation, with the goal (a circle, when positions are known; the
+    outline of the goal pose, when the world draws one), the path so far (magenta), the imagined
+    plan and the high levels' subgoals (orange diamonds) drawn on it, and the goal image beside it."""
     h, w = obs.shape[1:]
     img = Image.fromarray(to_rgb(obs)).resize((w * SCALE, h * SCALE), Image.NEAREST)
     draw = ImageDraw.Draw(img)
     to_px = lambda p: (float(p[0]) * SCALE + SCALE / 2, float(p[1]) * SCALE + SCALE / 2)
+    if outline is not None:
+        draw.polygon([to_px(p) for p in outline], outline=(60, 200, 90), width=2)
+    if path is not None and len(path) > 1:
+        draw.line([to_px(p) for p in path], fill=(220, 60, 200), width=1)
     if goal_pos is not None:
         gx, gy = to_px(goal_pos)
         r = 4.5 * SCALE
@@ -62,8 +67,12 @@ def save_gif(records, path: str | Path, fps: int = 12) -> Path:
     frames = []
     for i, rec in enumerate(records):
         status = "success" if rec.success else "failure"
+        trail = []
         for t, frame in enumerate(rec.frames):
-            frames.append(draw_frame(*frame, caption=f"episode {i}  step {t}  {status if t == len(rec.frames) - 1 else ''}"))
+            if frame[2] is not None:
+                trail.append(frame[2])
+            frames.append(draw_frame(*frame, path=trail,
+                                     caption=f"episode {i}  step {t}  {status if t == len(rec.frames) - 1 else ''}"))
         frames += [frames[-1]] * fps  # hold the ending for a second
     if not frames:
         raise ValueError("no recorded frames to draw")
