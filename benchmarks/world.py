@@ -94,7 +94,7 @@ def main() -> None:
         "planner": result["planner"],
         "mean_steps": result["mean_steps"],
     }
-    for key in ("success_by_band", "episodes_by_band", "random_success_rate", "random_success_by_band", "goal_offset",
+    for key in ("success_by_band", "episodes_by_band", "final_metrics", "random_success_rate", "random_success_by_band", "goal_offset",
                 "budget", "probe_r2", "probe_r2_by_dim", "rollout_error"):
         if key in result:
             line[key] = result[key]

@@ -127,6 +127,8 @@ CASES = {
     "an unknown flag": "eval {root}/run --episdes 3",
     "an unknown command": "trian --data {root}/data",
     "zero trajectories": "collect --out {root}/new_data --trajectories 0",
+    "a Push-T block share above 1": "collect --world pusht --out {root}/new_data --trajectories 2 --set block_share=1.5",
+    "a Push-T waypoint segment range upside down": "collect --world pusht --out {root}/new_data --trajectories 2 --set segment=[9,3]",
     "a negative seed": "collect --out {root}/new_data --trajectories 2 --seed -1",
     "a negative refit budget": "refit-predictor {root}/run --minutes -2",
     "zero value steps": "fit-value {root}/run --steps 0",

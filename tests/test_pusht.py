@@ -69,6 +69,13 @@ def test_success_rule_and_coverage_on_hand_placed_poses():
     far = state(block=(100.0, 400.0, 2.0))
     assert coverage(far, straight) == 0.0
     assert coverage(np.stack([straight, right]), straight).shape == (2,)
+    # the world bands a task by whether the block must move, and reports coverage at the end
+    world = make_world("pusht")
+    assert world.task_band(goal, shifted(dx=5.0, pusher_dx=80.0)) == "reach"
+    assert world.task_band(goal, shifted(dx=25.0)) == "push" and world.task_band(goal, shifted(dangle=25.0)) == "push"
+    metrics = world.episode_metrics(right, straight)
+    assert metrics["coverage"] == pytest.approx(90 * 30 / T_AREA, abs=0.01) and metrics["coverage_success"] == 0.0
+    assert metrics["block_position_error_px"] == pytest.approx(30.0) and metrics["block_angle_error_deg"] == 0.0
     # the outline is the T: 8 corners, and its area is the T's
     x, y = t_outline(np.float64([256.0, 256.0, 0.7])).T
     assert 0.5 * abs(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))) == pytest.approx(T_AREA)
@@ -166,5 +173,7 @@ def test_push_t_from_the_cli_collects_trains_and_plans_with_per_dimension_probes
     assert result["world"] == "pusht" and result["episodes"] == 1 and result["mean_steps"] <= 6
     assert set(result["probe_r2_by_dim"]) == {"pusher_x", "pusher_y", "block_x", "block_y", "block_cos", "block_sin"}
     assert result["mean_final_distance"] < 1000  # px of the success rule's position term, not velocities
+    assert set(result["final_metrics"]) == {"coverage", "coverage_success", "block_position_error_px", "block_angle_error_deg"}
+    assert set(result["episodes_by_band"]) <= {"push", "reach"} and sum(result["episodes_by_band"].values()) == 1
     frame = np.asarray(Image.open(gif).convert("RGB"))
     assert (np.abs(frame.astype(int) - [60, 200, 90]).sum(-1) < 30).any()  # the goal pose's outline is drawn

@@ -81,7 +81,7 @@ class DatasetTasks(GoalTasks):
             raise DatasetError(f"replaying trajectory {traj} to step {t} reached state {np.round(info['state'], 4).tolist()}, "
                                f"the dataset recorded {np.round(recorded, 4).tolist()}: the env is not deterministic "
                                "(or not the one that recorded the data)")
-        self._goal_state = d.states[traj, t + self.goal_offset]
+        self._start_state, self._goal_state = recorded, d.states[traj, t + self.goal_offset]
         self._goal_obs = np.asarray(d.observations[traj, t + self.goal_offset], np.float32) / 255.0
         self._steps = 0
         return obs, self._info(info)

@@ -372,7 +372,7 @@ class PushTTasks(GoalTasks):
                 _, _, _, _, info = self.env.step(policy.act(info["state"]))
             if not pusht_success(start, info["state"]):
                 break
-        self._goal_state, self._goal_obs = info["state"], render(info["state"][None])[0]
+        self._start_state, self._goal_state, self._goal_obs = start, info["state"], render(info["state"][None])[0]
         obs, info = self.env.reset(options={"state": start})
         self._steps = 0
         return obs, self._info(info)
@@ -424,6 +424,21 @@ class PushTWorld(World):
     def distance(self, state, goal_state) -> float:
         """The success rule's position term: px between (pusher, block position) and the goal's."""
         return float(np.linalg.norm(np.asarray(state)[:4] - np.asarray(goal_state)[:4]))
+
+    def task_band(self, start_state, goal_state) -> str:
+        """"push" when the goal's block pose is outside the success tolerance of the start's (the
+        block must be moved), else "reach" (the pusher alone must get there)."""
+        start_state, goal_state = np.asarray(start_state), np.asarray(goal_state)
+        still = (np.linalg.norm(start_state[2:4] - goal_state[2:4]) < SUCCESS_POSITION_PX
+                 and angle_error(start_state[4], goal_state[4]) < SUCCESS_ANGLE)
+        return "reach" if still else "push"
+
+    def episode_metrics(self, state, goal_state) -> dict[str, float]:
+        """The original benchmark's coverage rule beside the success rule's two errors."""
+        cover = float(coverage(state, goal_state))
+        return {"coverage": cover, "coverage_success": float(cover > COVERAGE_SUCCESS),
+                "block_position_error_px": float(np.linalg.norm(np.asarray(state)[2:4] - np.asarray(goal_state)[2:4])),
+                "block_angle_error_deg": float(np.rad2deg(angle_error(state[4], goal_state[4])))}
 
     def goal_pos(self, goal_state) -> np.ndarray:
         return np.asarray(goal_state, np.float32)[:2] * (IMAGE / WORKSPACE)

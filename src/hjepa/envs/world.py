@@ -99,6 +99,16 @@ class World:
         """The goal's (x, y) in image px, drawn in GIFs (default: the state is that position)."""
         return np.asarray(goal_state, np.float32)
 
+    def task_band(self, start_state: np.ndarray, goal_state: np.ndarray) -> str | None:
+        """A band for a task given by its start and goal states (e.g. Push-T: whether the block
+        must move), for worlds whose task envs do not draw bands themselves; None: no band."""
+        return None
+
+    def episode_metrics(self, state: np.ndarray, goal_state: np.ndarray) -> dict[str, float]:
+        """Further numbers on how close a state is to the goal, averaged over a run's episodes at
+        their last step (`final_metrics`), e.g. another success rule; none by default."""
+        return {}
+
     def goal_outline(self, goal_state: np.ndarray) -> np.ndarray | None:
         """(N, 2) a polygon in image px drawn in GIFs for the goal (e.g. an object's goal pose), or None."""
         return None
@@ -118,6 +128,7 @@ class GoalTasks(gym.Env):
         self.world, self.env, self.budget = world, env, budget
         self.observation_space, self.action_space = env.observation_space, env.action_space
         self._goal_state = self._goal_obs = None
+        self._start_state = None  # set by resets that know it: then the world may band the task
         self._steps = 0
 
     def step(self, action):
@@ -134,6 +145,12 @@ class GoalTasks(gym.Env):
                "distance": self.world.distance(state, self._goal_state)}
         if "pos" in info:  # a position in pixels: drawn in GIFs
             out["pos"], out["goal_pos"] = info["pos"], self.world.goal_pos(self._goal_state)
+        metrics = self.world.episode_metrics(state, self._goal_state)
+        if metrics:
+            out["metrics"] = metrics
+        band = None if self._start_state is None else self.world.task_band(self._start_state, self._goal_state)
+        if band is not None:
+            out["band"] = band
         outline = self.world.goal_outline(self._goal_state)
         if outline is not None:
             out["goal_outline"] = outline

@@ -27,6 +27,7 @@ class EpisodeRecord:
     guardrail_stops: int = 0  # steps the agent held still because no plan satisfied the guardrails
     safe_path: bool = True  # the env says a path clear of its forbidden region exists (always, without one)
     band: str | None = None  # the task's band, for worlds whose tasks come in bands
+    metrics: dict = field(default_factory=dict)  # the world's further numbers at the last step (`World.episode_metrics`)
     # per step: (obs, goal_obs, pos, goal_pos, imagined positions, subgoal positions, goal outline), each None when unknown
     frames: list = field(default_factory=list)
 
@@ -75,7 +76,7 @@ def run_episode(agent, env, seed: int, record: bool = False) -> EpisodeRecord:
     if record:
         frames.append((obs, goal_obs, info.get("pos"), info.get("goal_pos"), None, None, info.get("goal_outline")))
     return EpisodeRecord(bool(info["success"]), steps, seconds, float(info.get("distance", np.nan)), iterations, forbidden,
-                         stops, safe_path, band, frames)
+                         stops, safe_path, band, info.get("metrics", {}), frames)
 
 
 def evaluate(agent, episodes: int, seed: int = 0, record: int = 0, progress: bool = True,
@@ -109,6 +110,9 @@ def evaluate(agent, episodes: int, seed: int = 0, record: int = 0, progress: boo
         "forbidden_steps": int(sum(r.forbidden_steps for r in records)),
         "guardrail_stops": int(sum(r.guardrail_stops for r in records)),
     }
+    keys = sorted({k for r in records for k in r.metrics})
+    if keys:
+        summary["final_metrics"] = {k: float(np.mean([r.metrics[k] for r in records if k in r.metrics])) for k in keys}
     bands = sorted({r.band for r in records if r.band is not None})
     if bands:
         summary["success_by_band"] = {b: float(np.mean([r.success for r in records if r.band == b])) for b in bands}
