@@ -14,9 +14,11 @@ What is ours:
 - the action is the target *relative to the pusher*, a in [-1, 1]^2, target = pusher +
   100 px * a (clipped to the workspace), not the absolute target: the model's action input
   then means the same wherever the pusher is (DINO-WM trains on such relative actions too);
-- the image is 64 x 64 RGB drawn here (no pygame): a white table, the slate-grey T and the
-  blue pusher, plus a faint blue "ghost" disk where the pusher's velocity says it was one
-  control step ago. The pusher's velocity shapes the next step (the PD controller carries
+- the image is 64 x 64 RGB drawn here (no pygame): a white table, the T (its bar slate grey,
+  its stem brick red) and the blue pusher, plus a faint blue "ghost" disk where the pusher's
+  velocity says it was one control step ago. A one-colour T left the angle out of the learned
+  latent (probes measured it: docs/worlds.md); with two colours the angle is where one colour
+  sits against the other. The pusher's velocity shapes the next step (the PD controller carries
   it), and the ghost puts it in a single frame, so the image is a function of the full state
   and a state reset reproduces a recorded frame exactly (published models get the velocity as
   proprioception instead).
@@ -61,7 +63,8 @@ GOAL_STEPS = 25
 STATE_NAMES = ("pusher_x", "pusher_y", "block_x", "block_y", "block_angle", "pusher_vx", "pusher_vy")
 
 PUSHER_RGB = np.float32([65, 105, 225]) / 255
-BLOCK_RGB = np.float32([119, 136, 153]) / 255
+BLOCK_RGB = np.float32([119, 136, 153]) / 255  # the bar: slate grey, as in the standard rendering
+STEM_RGB = np.float32([190, 100, 60]) / 255  # the stem: brick red, so the angle shows in one colour's offset
 GHOST_ALPHA = 0.35
 
 
@@ -147,16 +150,17 @@ def render(states: np.ndarray, size: int = IMAGE, supersample: int = 4) -> np.nd
     k = big / WORKSPACE
     r = PUSHER_RADIUS * k
     ghost_rgb = tuple(int(round(255 * (1 + GHOST_ALPHA * (c - 1)))) for c in PUSHER_RGB)
-    pusher_rgb, block_rgb = tuple(int(round(255 * c)) for c in PUSHER_RGB), tuple(int(round(255 * c)) for c in BLOCK_RGB)
+    pusher_rgb, colours = tuple(int(round(255 * c)) for c in PUSHER_RGB), [tuple(int(round(255 * c)) for c in rgb)
+                                                                          for rgb in (BLOCK_RGB, STEM_RGB)]
     out = np.empty((len(states), 3, size, size), np.float32)
     for i, s in enumerate(states):
         img = Image.new("RGB", (big, big), (255, 255, 255))
         draw = ImageDraw.Draw(img)
         gx, gy = (s[0:2] - s[5:7] / CONTROL_HZ) * k - 0.5
         draw.ellipse([gx - r, gy - r, gx + r, gy + r], fill=ghost_rgb)
-        for x0, y0, x1, y1 in (BAR, STEM):  # pixel centres sit at +0.5: shift so edges land where they are
+        for (x0, y0, x1, y1), colour in zip((BAR, STEM), colours):  # pixel centres sit at +0.5: shift so edges land where they are
             corners = to_world(np.float64([[x0, y0], [x1, y0], [x1, y1], [x0, y1]]), s[2:5]) * k - 0.5
-            draw.polygon([tuple(p) for p in corners], fill=block_rgb)
+            draw.polygon([tuple(p) for p in corners], fill=colour)
         px, py = s[0:2] * k - 0.5
         draw.ellipse([px - r, py - r, px + r, py + r], fill=pusher_rgb)
         out[i] = np.moveaxis(np.asarray(img.resize((size, size), Image.BOX), np.float32), -1, 0) / 255
