@@ -22,11 +22,7 @@ from common import provenance
 from hjepa.configurator import load_run_config, load_world_model
 from hjepa.data import TrajectoryDataset
 from hjepa.envs import make_world
-from hjepa.eval.probes import LinearProbe, encode_dataset
-
-
-def r2_by_column(pred: torch.Tensor, y: torch.Tensor) -> list[float]:
-    return (1 - (pred - y).pow(2).sum(0) / (y - y.mean(0)).pow(2).sum(0)).tolist()
+from hjepa.eval.probes import LinearProbe, encode_dataset, r2_by_column
 
 
 def mlp_probe(z_train, y_train, z_test, steps: int, seed: int) -> torch.Tensor:

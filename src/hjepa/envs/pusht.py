@@ -102,9 +102,11 @@ def to_body(points: np.ndarray, pose: np.ndarray) -> np.ndarray:
 
 
 def to_world(points: np.ndarray, pose: np.ndarray) -> np.ndarray:
-    """(N, 2) body-frame points of one (3,) pose into the workspace."""
-    c, s = np.cos(pose[2]), np.sin(pose[2])
-    return np.stack([pose[0] + c * points[:, 0] - s * points[:, 1], pose[1] + s * points[:, 0] + c * points[:, 1]], -1)
+    """(N, 2) body-frame points into the workspace at a (3,) pose, or at each of (B, 3) poses: (B, N, 2)."""
+    pose = np.asarray(pose)
+    x, y, a = (pose[..., i, None] for i in range(3))
+    c, s = np.cos(a), np.sin(a)
+    return np.stack([x + c * points[:, 0] - s * points[:, 1], y + s * points[:, 0] + c * points[:, 1]], -1)
 
 
 def inside_t(local: np.ndarray) -> np.ndarray:
@@ -136,7 +138,7 @@ def coverage(state, goal_state) -> np.ndarray:
     lead = np.broadcast_shapes(state.shape[:-1], goal_state.shape[:-1])
     s = np.broadcast_to(state, lead + state.shape[-1:]).reshape(-1, state.shape[-1])
     g = np.broadcast_to(goal_state, lead + goal_state.shape[-1:]).reshape(-1, goal_state.shape[-1])
-    points = np.stack([to_world(_COVER_GRID, pose) for pose in g[:, 2:5]])
+    points = to_world(_COVER_GRID, g[:, 2:5])  # (B, N, 2): the goal T's grid in the workspace
     return inside_t(to_body(points, s[:, 2:5])).mean(1).reshape(lead)
 
 
@@ -335,9 +337,9 @@ def collect_pusht(cfg: PushTCollectConfig, progress: bool = True) -> TrajectoryD
     env = PushT()
     for i in tqdm(range(n), desc="collect", unit="traj", disable=not progress):
         rng = np.random.default_rng(task_seed("collect", cfg.seed, 1 + i))  # the collect range: never a task
-        env.reset(options={"state": random_start(rng)})
+        _, info = env.reset(options={"state": random_start(rng)})
         policy = WaypointPolicy(cfg, rng)
-        states[i, 0] = env._state
+        states[i, 0] = info["state"]
         for step in range(t):
             actions[i, step] = policy.act(states[i, step])
             _, _, _, _, info = env.step(actions[i, step])

@@ -49,9 +49,14 @@ class LinearProbe:
 
     def r2_by_column(self, z: torch.Tensor, y: torch.Tensor) -> list[float]:
         """R^2 of each target column on its own."""
-        residual = (self(z) - y).pow(2).sum(0)
-        total = (y - y.mean(0)).pow(2).sum(0).clamp_min(1e-12)
-        return (1 - residual / total).tolist()
+        return r2_by_column(self(z), y)
+
+
+def r2_by_column(pred: torch.Tensor, y: torch.Tensor) -> list[float]:
+    """R^2 of each column of predictions (N, K) against targets (N, K)."""
+    residual = (pred - y).pow(2).sum(0)
+    total = (y - y.mean(0)).pow(2).sum(0).clamp_min(1e-12)
+    return (1 - residual / total).tolist()
 
 
 @torch.no_grad()
