@@ -13,7 +13,7 @@ from .config import ConfigError, apply_overrides, load_file
 from .data.dataset import DatasetError
 from .data.video_io import VideoError
 from .seeds import MAX_SEED, SPLITS, STRIDE, check_seed
-from .train.checkpoint import CheckpointError
+from .train.checkpoint import CheckpointError, write_json
 
 USER_ERRORS = (DatasetError, CheckpointError, ConfigError, FileNotFoundError, NotADirectoryError, IsADirectoryError,
                FileExistsError, PermissionError, VideoError)
@@ -284,7 +284,7 @@ def cmd_value_map(args) -> dict:
     from .configurator import load_world_model
     from .eval.render import save_heatmaps
     from .eval.value import spearman, value_map
-    from .train.checkpoint import CheckpointError
+    from .train.checkpoint import CheckpointError, write_json
     from .train.value import load_value
 
     model = load_world_model(args.run, args.device)
@@ -426,9 +426,12 @@ def cmd_demo(args) -> dict:
 
 
 def cmd_train_video(args) -> dict:
-    from .train.video import SpatialVideoRunConfig, VideoRunConfig, train_spatial_video, train_video
+    from .train.video import (MemoryVideoRunConfig, SpatialVideoRunConfig, VideoRunConfig, train_memory_video,
+                              train_spatial_video, train_video)
 
-    cfg_cls, trainer = (SpatialVideoRunConfig, train_spatial_video) if args.latent == "spatial" else (VideoRunConfig, train_video)
+    kinds = {"vector": (VideoRunConfig, train_video), "spatial": (SpatialVideoRunConfig, train_spatial_video),
+             "memory": (MemoryVideoRunConfig, train_memory_video)}
+    cfg_cls, trainer = kinds[args.latent]
     _dir_arg(args.out)
     overrides = list(args.set or [])
     if args.minutes is not None:
@@ -459,14 +462,32 @@ def cmd_physics_pair(args) -> dict:
     pairs = violation_pairs(args.property, args.pairs, seed=args.seed)
     out.mkdir(parents=True, exist_ok=True)
     files = []
+    occluded = {"possible": pairs.occluded_possible, "impossible": pairs.occluded_impossible}
     for i in range(len(pairs.onset)):
         for name, clips in (("possible", pairs.possible), ("impossible", pairs.impossible)):
             stem = out / f"{args.property}_{i}_{name}"
             np.save(stem.with_suffix(".npy"), clips[i])
-            files += [str(stem.with_suffix(".npy")), str(write_gif(clips[i], stem.with_suffix(".gif")))]
+            hidden = occluded[name][i]  # frames with a ball behind the occluder, for `hjepa surprise`'s plot
+            write_json(Path(f"{stem}.occluded.json"), {"occluded_frames": np.flatnonzero(hidden).tolist()})
+            files += [str(stem.with_suffix(".npy")), str(write_gif(clips[i], stem.with_suffix(".gif"))), f"{stem}.occluded.json"]
     result = {"property": args.property, "onset": pairs.onset.tolist(), "variant": pairs.variant.tolist(), "files": files}
     print(json.dumps(result))
     return result
+
+
+def _occluded_frames(video: Path, frames: int) -> list[int]:
+    """The frames with a ball behind the occluder, from the sidecar `hjepa physics-pair` writes
+    next to a generated clip (VIDEO.occluded.json); none for any other video."""
+    sidecar = video.with_suffix(".occluded.json")
+    if not sidecar.is_file():
+        return []
+    try:
+        listed = json.loads(sidecar.read_text())["occluded_frames"]
+    except (json.JSONDecodeError, KeyError, TypeError) as err:
+        raise VideoError(f"{sidecar} is not an occlusion record of `hjepa physics-pair`: {err}") from None
+    if not all(isinstance(t, int) and 0 <= t < frames for t in listed):
+        raise VideoError(f"{sidecar} lists frames outside the video's {frames}")
+    return listed
 
 
 def cmd_surprise(args) -> dict:
@@ -500,11 +521,13 @@ def cmd_surprise(args) -> dict:
     with open(csv_path, "w") as f:
         f.write("frame,surprise\n")
         f.writelines(f"{t},{'' if np.isnan(v) else f'{v:.6g}'}\n" for t, v in enumerate(errors))
-    plot_curve(errors, png_path, threshold, f"surprise of {Path(args.video).name}, context {context}")
+    occluded = _occluded_frames(Path(args.video), len(video))
+    plot_curve(errors, png_path, threshold, f"surprise of {Path(args.video).name}, context {context}",
+               shaded=occluded, shaded_label="ball behind occluder")
     above = frames_above(errors, threshold)
     result = {"video": str(args.video), "frames": len(video), "context": context, "threshold": threshold,
               "threshold_from": source, "frames_above": above, "max_frame": int(np.nanargmax(errors)),
-              "csv": str(csv_path), "png": str(png_path)}
+              "occluded_frames": occluded, "csv": str(csv_path), "png": str(png_path)}
     if not args.quiet:
         print(f"frames above threshold {threshold:.4g} ({source}): {above or 'none'}")
     print(json.dumps(result))
@@ -649,8 +672,9 @@ def build_parser() -> argparse.ArgumentParser:
     tv.add_argument("--clips", type=positive_int, help="training clips to generate")
     tv.add_argument("--data", help="a folder of your own clips (.npy, .gif, .mp4; any length, resized to the model's "
                                    "input) instead of generated physics clips")
-    tv.add_argument("--latent", choices=["vector", "spatial"], default="vector",
-                    help="vector: one latent per frame, GRU predictor; spatial: a latent map per frame, conv predictor")
+    tv.add_argument("--latent", choices=["vector", "spatial", "memory"], default="vector",
+                    help="vector: one latent per frame, GRU predictor; spatial: a latent map per frame, conv predictor; "
+                         "memory: a latent map per frame and a recurrent memory trained with blackout (keeps hidden objects)")
     tv.add_argument("--resume", action="store_true")
     tv.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="overrides, e.g. loss.regularizer=sigreg model.context=6")
     tv.add_argument("--quiet", action="store_true")

@@ -206,6 +206,11 @@ def hidden(w: World) -> np.ndarray:
     return (w.pos[..., 0] - w.radius >= w.occ_x[:, None] - half) & (w.pos[..., 0] + w.radius <= w.occ_x[:, None] + half)
 
 
+def occluded(states: list[World]) -> np.ndarray:
+    """(B, T) bool: in frame t some present ball is entirely behind the occluder."""
+    return np.stack([(hidden(w) & w.present).any(1) for w in states], 1)
+
+
 def possible_clips(n: int, seed: int, cfg: PhysicsConfig = PhysicsConfig(), chunk: int = 256) -> np.ndarray:
     """n physically possible clips (n, T, 3, S, S) uint8."""
     rng = np.random.default_rng([seed, 0])
@@ -218,14 +223,16 @@ def possible_clips(n: int, seed: int, cfg: PhysicsConfig = PhysicsConfig(), chun
 
 def labelled_clips(n: int, seed: int, cfg: PhysicsConfig = PhysicsConfig()) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """n possible one-ball clips (n, T, 3, S, S) uint8 and what is true in each frame, for probes:
-    a dict of (n, T) arrays: the ball's x, y, vx, vy, radius, its x relative to the wall, and the
-    wall's x and height. One ball, so "the ball's position" needs no convention on which ball."""
+    a dict of (n, T) arrays: the ball's x, y, vx, vy, radius, colour (red, green, blue), its x
+    relative to the wall, and the wall's x and height. One ball, so "the ball's position" needs no convention on which ball."""
     cfg = replace(cfg, balls=1)
     states, _ = simulate(random_worlds(np.random.default_rng([seed, 2]), n, cfg), cfg.frames, cfg)
     w = _over_time(states)
     facts = {"ball_x": w["pos"][..., 0, 0], "ball_y": w["pos"][..., 0, 1], "ball_vx": w["vel"][..., 0, 0],
              "ball_vy": w["vel"][..., 0, 1], "ball_radius": w["radius"][..., 0],
              "ball_x_from_wall": w["pos"][..., 0, 0] - w["wall_x"], "wall_x": w["wall_x"], "wall_height": w["wall_h"]}
+    rgb = PALETTE[w["colour"][..., 0]]  # (n, T, 3)
+    facts.update({"ball_red": rgb[..., 0], "ball_green": rgb[..., 1], "ball_blue": rgb[..., 2]})
     return render(states, cfg), facts
 
 
@@ -237,6 +244,8 @@ class PairSet:
     impossible: np.ndarray  # (n, T, 3, S, S) uint8
     onset: np.ndarray  # (n,) frame index of the violation
     variant: np.ndarray  # (n,) what happens: vanish | appear | teleport | pass_through | recolour | resize
+    occluded_possible: np.ndarray | None = None  # (n, T) bool: a ball is entirely behind the occluder
+    occluded_impossible: np.ndarray | None = None
 
 
 def _candidates(prop: str, states: list[World], contacts: np.ndarray, cfg: PhysicsConfig, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -323,7 +332,7 @@ def violation_pairs(prop: str, n: int, seed: int, cfg: PhysicsConfig = PhysicsCo
     if prop not in PROPERTIES:
         raise ValueError(f"unknown property {prop!r}; choose one of {PROPERTIES}")
     rng = np.random.default_rng([seed, 1 + PROPERTIES.index(prop)])
-    possible, impossible, onsets, variants = [], [], [], []
+    possible, impossible, onsets, variants, occ_p, occ_i = [], [], [], [], [], []
     have = 0
     while have < n:
         batch = max(64, 2 * (n - have))
@@ -365,5 +374,8 @@ def violation_pairs(prop: str, n: int, seed: int, cfg: PhysicsConfig = PhysicsCo
         impossible.append(imp_clips[differs])
         onsets.append(onset[keep][differs])
         variants.append(variant[keep][differs])
+        occ_p.append(occluded(before)[differs])
+        occ_i.append(occluded(spliced)[differs])
         have += int(differs.sum())
-    return PairSet(prop, np.concatenate(possible), np.concatenate(impossible), np.concatenate(onsets), np.concatenate(variants))
+    return PairSet(prop, np.concatenate(possible), np.concatenate(impossible), np.concatenate(onsets), np.concatenate(variants),
+                   np.concatenate(occ_p), np.concatenate(occ_i))

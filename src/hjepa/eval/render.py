@@ -83,8 +83,9 @@ def save_gif(records, path: str | Path, fps: int = 12) -> Path:
 
 
 def plot_curve(values: np.ndarray, path: str | Path, threshold: float | None = None, title: str = "",
-               size: tuple[int, int] = (640, 320)) -> Path:
-    """A line plot of one value per frame (NaN: no value), the threshold dashed, frames above it marked."""
+               size: tuple[int, int] = (640, 320), shaded: list[int] = (), shaded_label: str = "") -> Path:
+    """A line plot of one value per frame (NaN: no value), the threshold dashed, frames above it
+    marked, and the frames in `shaded` (e.g. a ball behind the occluder) on a grey band."""
     w, h = size
     left, right, top, bottom = 56, 16, 28, 36
     img = Image.new("RGB", size, (255, 255, 255))
@@ -93,6 +94,12 @@ def plot_curve(values: np.ndarray, path: str | Path, threshold: float | None = N
     top_value = max(float(finite.max()) if len(finite) else 1.0, threshold or 0.0) * 1.1 or 1.0
     x_of = lambda t: left + (w - left - right) * t / max(len(values) - 1, 1)
     y_of = lambda v: h - bottom - (h - top - bottom) * v / top_value
+    half = (w - left - right) / max(len(values) - 1, 1) / 2
+    for t in shaded:  # behind the curve: a band centred on each shaded frame
+        draw.rectangle([max(left, x_of(t) - half), top + 1, min(w - right, x_of(t) + half), h - bottom - 1], fill=(225, 225, 225))
+    if len(shaded) and shaded_label:
+        draw.rectangle([w - right - 150, 8, w - right - 138, 20], fill=(225, 225, 225), outline=(0, 0, 0))
+        draw.text((w - right - 132, 8), shaded_label, fill=(0, 0, 0))
     draw.rectangle([left, top, w - right, h - bottom], outline=(0, 0, 0))
     for k in range(5):  # value ticks
         v = top_value * k / 4

@@ -8,6 +8,16 @@ predictor (pixel error), an untrained network.
 - `pairwise_accuracy`: share of matched pairs where the impossible clip scores higher;
 - `auroc`: how well the score separates impossible from possible clips, pairs ignored;
 - `violation_metrics`: both, per aggregate, and the pairwise accuracy per kind of violation.
+
+Two more protocols, each labelled in the benchmark beside the strict one above:
+
+- V-JEPA's (Garrido et al. 2025): sliding windows of `window` frames; the first `context` are
+  observed and the rest predicted open loop (`model.rollout_errors`); a window's surprise is
+  the mean L1 error of its predictions, a clip's the mean (their headline) or max over windows.
+  `window_surprise`, `window_metrics`.
+- Quadruplets (IntPhys, PLATO; `hjepa.data.quadruplets`): four clips from one start, right when
+  the two impossible clips' scores sum above the two possible ones'. `quadruplet_accuracy`,
+  `quadruplet_metrics`.
 """
 from __future__ import annotations
 
@@ -56,12 +66,71 @@ def violation_metrics(model, pairs, context: int) -> dict:
     pairwise accuracy of each kind of violation on its own (e.g. permanence: vanish, appear)."""
     possible = frame_surprise(model, pairs.possible, context)
     impossible = frame_surprise(model, pairs.impossible, context)
+    return _metrics(possible, impossible, pairs.variant)
+
+
+@torch.no_grad()
+def window_surprise(model, clips: np.ndarray | torch.Tensor, context: int, window: int, stride: int = 1,
+                    batch: int = 16) -> np.ndarray:
+    """(N, T, C, H, W) clips -> (N, W) surprise of each window: the mean L1 error of the
+    open-loop predictions of its last `window - context` frames after observing its first `context`."""
+    if not 0 < context < window:
+        raise ValueError(f"context must be in [1, window), got context={context}, window={window}")
+    clips = torch.as_tensor(clips)
+    if clips.shape[1] < window:
+        raise ValueError(f"clips of {clips.shape[1]} frames are shorter than the window of {window}")
+    device = next(model.parameters()).device
+    starts = range(0, clips.shape[1] - window + 1, stride)
+    out = []
+    for i in range(0, len(clips), batch):
+        part = clips[i:i + batch].to(device)
+        windows = torch.stack([part[:, s:s + window] for s in starts], 1)  # (b, W, window, C, H, W)
+        errors = model.rollout_errors(windows.flatten(0, 1), context).mean(-1)
+        out.append(errors.reshape(len(part), len(starts)).cpu())
+    return torch.cat(out).numpy() if out else np.zeros((0, len(starts)), np.float32)
+
+
+def window_metrics(model, pairs, context: int, window: int, stride: int = 1) -> dict:
+    """`violation_metrics` under V-JEPA's protocol: window surprise, mean or max over windows."""
+    possible = window_surprise(model, pairs.possible, context, window, stride)
+    impossible = window_surprise(model, pairs.impossible, context, window, stride)
+    return _metrics(possible, impossible, pairs.variant)
+
+
+def _metrics(possible: np.ndarray, impossible: np.ndarray, variant: np.ndarray) -> dict:
     out = {}
     for how in AGGREGATES:
         p, q = clip_scores(possible, how), clip_scores(impossible, how)
-        by_variant = {str(v): pairwise_accuracy(p[pairs.variant == v], q[pairs.variant == v])
-                      for v in np.unique(pairs.variant)}
+        by_variant = {str(v): pairwise_accuracy(p[variant == v], q[variant == v]) for v in np.unique(variant)}
         out[how] = {"pairwise": pairwise_accuracy(p, q), "auroc": auroc(p, q), "by_variant": by_variant}
+    return out
+
+
+def quadruplet_accuracy(scores: np.ndarray) -> float:
+    """(N, 4) clip scores in the order possible, possible, impossible, impossible -> share of
+    quadruplets whose impossible pair sums above the possible pair (a tie counts half)."""
+    possible, impossible = scores[:, 0] + scores[:, 1], scores[:, 2] + scores[:, 3]
+    return pairwise_accuracy(possible, impossible)
+
+
+def quadruplet_metrics(model, quads, context: int, window: int | None = None, stride: int = 1) -> dict:
+    """Per aggregate: the quadruplet accuracy, the pairwise accuracy of each impossible clip
+    against its own start's possible clip (0 vs 2, 1 vs 3: for permanence "vanish" and
+    "appear"), and the quadruplet accuracy per variant. Per-frame (strict) surprise, or V-JEPA's
+    windows when `window` is given."""
+    flat = quads.clips.reshape(-1, *quads.clips.shape[2:])
+    if window is None:
+        errors = frame_surprise(model, flat, context)
+    else:
+        errors = window_surprise(model, flat, context, window, stride)
+    errors = errors.reshape(len(quads.clips), 4, -1)
+    out = {}
+    for how in AGGREGATES:
+        scores = np.stack([clip_scores(errors[:, k], how) for k in range(4)], 1)
+        by_variant = {str(v): quadruplet_accuracy(scores[quads.variant == v]) for v in np.unique(quads.variant)}
+        out[how] = {"quadruplet": quadruplet_accuracy(scores), "by_variant": by_variant,
+                    "pairs": {"first_start": pairwise_accuracy(scores[:, 0], scores[:, 2]),
+                              "second_start": pairwise_accuracy(scores[:, 1], scores[:, 3])}}
     return out
 
 

@@ -24,6 +24,7 @@ from ..config import Checked, ConfigError, from_dict, save_json
 from ..data.physics import PhysicsConfig, possible_clips
 from ..data.video_io import read_clip_folder
 from ..utils import pick_device, seed_everything
+from ..world_model.memory_video import MemoryVideoJEPA, MemoryVideoJEPAObjective, MemoryVideoLossConfig, MemoryVideoModelConfig
 from ..world_model.pixel import PixelModelConfig, PixelObjective, PixelPredictor
 from ..world_model.spatial_video import SpatialVideoJEPA, SpatialVideoJEPAObjective, SpatialVideoLossConfig, SpatialVideoModelConfig
 from ..world_model.video import VideoJEPA, VideoJEPAObjective, VideoLossConfig, VideoModelConfig
@@ -77,6 +78,24 @@ class SpatialVideoRunConfig:
 
 
 @dataclass
+class MemoryClipTrainConfig(ClipTrainConfig):
+    # Frames per sample: longer than the longest blackout run and the longest natural occlusion,
+    # so the memory is trained to carry a ball through either and see it again.
+    POSITIVE = ("window",)
+    window: int = 16
+    batch_size: int = 16
+
+
+@dataclass
+class MemoryVideoRunConfig:
+    kind: str = "memory_jepa"
+    data: ClipDataConfig = field(default_factory=ClipDataConfig)
+    model: MemoryVideoModelConfig = field(default_factory=MemoryVideoModelConfig)
+    loss: MemoryVideoLossConfig = field(default_factory=MemoryVideoLossConfig)
+    train: MemoryClipTrainConfig = field(default_factory=MemoryClipTrainConfig)
+
+
+@dataclass
 class PixelRunConfig:
     kind: str = "pixel"
     data: ClipDataConfig = field(default_factory=ClipDataConfig)
@@ -85,7 +104,7 @@ class PixelRunConfig:
 
 
 RUN_KINDS = {"video_jepa": (VideoRunConfig, VideoJEPA), "spatial_jepa": (SpatialVideoRunConfig, SpatialVideoJEPA),
-             "pixel": (PixelRunConfig, PixelPredictor)}
+             "memory_jepa": (MemoryVideoRunConfig, MemoryVideoJEPA), "pixel": (PixelRunConfig, PixelPredictor)}
 
 
 def sample_windows(clips: torch.Tensor, batch: int, length: int, rng: np.random.Generator,
@@ -178,6 +197,19 @@ def train_spatial_video(cfg: SpatialVideoRunConfig, run_dir: str | Path, clips: 
     model = SpatialVideoJEPA(cfg.model)
     run_dir, clips, lengths = _prepare(cfg, run_dir, clips, window, model.image_size, resume)
     return fit(SpatialVideoJEPAObjective(model, cfg.loss), clips, window, cfg.train, run_dir, resume, progress, lengths)
+
+
+def train_memory_video(cfg: MemoryVideoRunConfig, run_dir: str | Path, clips: np.ndarray | None = None,
+                       resume: bool = False, progress: bool = True) -> dict:
+    """Train the video JEPA with memory (recurrent latent map, blackout runs) on the same kind of clips."""
+    frames = clips.shape[1] if clips is not None else (10**9 if cfg.data.folder else cfg.data.physics.frames)
+    if not 1 < cfg.train.window <= frames:  # checked before the run directory is touched
+        raise ConfigError(f"train.window={cfg.train.window} must be at least 2 and at most the clip length {frames}")
+    seed_everything(cfg.train.seed)  # before the model is built: its initialization is part of the run
+    model = MemoryVideoJEPA(cfg.model)
+    run_dir, clips, lengths = _prepare(cfg, run_dir, clips, cfg.train.window, model.image_size, resume)
+    objective = MemoryVideoJEPAObjective(model, cfg.loss, seed=cfg.train.seed)
+    return fit(objective, clips, cfg.train.window, cfg.train, run_dir, resume, progress, lengths)
 
 
 def train_pixel(cfg: PixelRunConfig, run_dir: str | Path, clips: np.ndarray | None = None, resume: bool = False,

@@ -63,6 +63,17 @@ class PixelPredictor(nn.Module):
         return out
 
 
+    def rollout_errors(self, clips: torch.Tensor, context: int) -> torch.Tensor:
+        """(B, L, 3, H, W) -> (B, L - context): L1 pixel error of the open-loop prediction of each
+        frame after `context` observed ones, each step from the last `model.context` frames."""
+        if context < self.cfg.context:
+            raise ValueError(f"this pixel predictor needs at least {self.cfg.context} observed frames, not {context}")
+        x = frames_to_float(clips)
+        frames = list(x[:, :context].unbind(1))
+        for _ in range(context, x.shape[1]):
+            frames.append(self.predict(torch.stack(frames[-self.cfg.context:], 1)))
+        return (torch.stack(frames[context:], 1) - x[:, context:]).abs().mean((2, 3, 4))
+
 class PixelObjective(nn.Module):
     """MSE of the next frame, on windows (B, context + 1, 3, H, W)."""
 

@@ -54,15 +54,20 @@ class SpatialVideoLossConfig(Checked):
     locations: int = 4096  # per-location vectors sampled per batch for the VICReg terms
 
 
+def map_encoder(width: int, channels: int) -> nn.Sequential:
+    """Frames (N, 3, H, W) in [0, 1] -> latent maps (N, channels, H / 4, W / 4)."""
+    return nn.Sequential(nn.Conv2d(3, width, 4, 2, 1), nn.GELU(), nn.Conv2d(width, width, 4, 2, 1), nn.GELU(),
+                         nn.Conv2d(width, channels, 3, 1, 1))
+
+
 class SpatialVideoJEPA(nn.Module):
     """Conv encoder to a C x h x w map + conv predictor over the last `context` maps."""
 
     def __init__(self, cfg: SpatialVideoModelConfig):
         super().__init__()
         self.cfg = cfg
-        w, c = cfg.encoder_width, cfg.channels
-        self.encoder = nn.Sequential(nn.Conv2d(3, w, 4, 2, 1), nn.GELU(), nn.Conv2d(w, w, 4, 2, 1), nn.GELU(),
-                                     nn.Conv2d(w, c, 3, 1, 1))  # 64 -> 32 -> 16
+        c = cfg.channels
+        self.encoder = map_encoder(cfg.encoder_width, c)
         p = cfg.predictor_width
         self.predictor = nn.Sequential(nn.Conv2d(cfg.context * c, p, 3, 1, 1), nn.GELU(),
                                        nn.Conv2d(p, p, 3, 1, 2, dilation=2), nn.GELU(),  # a wider view of the motion
@@ -97,6 +102,17 @@ class SpatialVideoJEPA(nn.Module):
         out[:, context:] = error.reshape(b, t - context)
         return out
 
+
+    def rollout_errors(self, clips: torch.Tensor, context: int) -> torch.Tensor:
+        """(B, L, 3, H, W) -> (B, L - context): L1 error of the open-loop prediction of each frame
+        after `context` observed ones, each step from the last `model.context` maps (observed or predicted)."""
+        if context < self.cfg.context:
+            raise ValueError(f"this spatial JEPA needs at least {self.cfg.context} observed frames, not {context}")
+        z = self.encode(clips)
+        maps = list(z[:, :context].unbind(1))
+        for _ in range(context, z.shape[1]):
+            maps.append(self.predict(torch.stack(maps[-self.cfg.context:], 1)))
+        return (torch.stack(maps[context:], 1) - z[:, context:]).abs().mean((2, 3, 4))
 
 class SpatialVideoJEPAObjective(nn.Module):
     """The training loss on windows (B, L, 3, H, W) of uint8 frames, L > context: each frame

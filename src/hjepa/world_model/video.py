@@ -123,6 +123,15 @@ class VideoJEPA(nn.Module):
         return out
 
 
+    def rollout_errors(self, clips: torch.Tensor, context: int) -> torch.Tensor:
+        """(B, L, 3, H, W) -> (B, L - context): L1 error of the open-loop prediction of each frame
+        after `context` observed ones, each step from the last `model.context` latents (observed or predicted)."""
+        z = self.encode(clips)
+        latents = list(z[:, :context].unbind(1))
+        for _ in range(context, z.shape[1]):
+            latents.append(self.predict(torch.stack(latents[-self.cfg.context:], 1))[:, -1])
+        return (torch.stack(latents[context:], 1) - z[:, context:]).abs().mean(-1)
+
 class VideoJEPAObjective(nn.Module):
     """The training loss on windows (B, context + 1, C, H, W) of uint8 frames."""
 
