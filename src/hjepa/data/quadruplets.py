@@ -9,8 +9,8 @@ and cancels; only the violation itself is left to tell them apart. The four clip
     1 possible:   ball 0 absent throughout;
     2 impossible: present, then gone from the onset on ("vanish");
     3 impossible: absent, then there from the onset on ("appear").
-  The onset is a frame in which ball 0 is entirely behind the occluder; ball 0 is seen before
-  it and comes out after it in clip 0, and it never touches ball 1, so ball 1 moves the same in
+  The onset is a frame in which ball 0 is entirely behind the occluder; ball 0 is entirely in
+  view at some frame before it and again after it in clip 0, and it never touches ball 1, so ball 1 moves the same in
   all four clips. Every frame of a quadruplet is then one of two renders of the same physics:
   the four clips share their frames exactly (clip 2 = clip 0 before the onset, clip 1 after it).
 - immutability, recolour: ball 0 in colour a throughout, in colour b throughout, a then b from
@@ -48,6 +48,12 @@ class QuadrupletSet:
         return len(self.onset)
 
 
+def in_view(w: World) -> np.ndarray:
+    """(B, N) bool: no part of the ball is behind the occluder."""
+    half = w.occ_w[:, None] / 2
+    return np.abs(w.pos[..., 0] - w.occ_x[:, None]) >= half + w.radius
+
+
 def _switch(first: np.ndarray, second: np.ndarray, onset: np.ndarray) -> np.ndarray:
     """Per scene: frames of `first` before the onset, of `second` from it on (clips (B, T, ...))."""
     t = np.arange(first.shape[1]).reshape(1, -1, *(1,) * (first.ndim - 2))
@@ -73,11 +79,12 @@ def _permanence(rng, batch: int, cfg: PhysicsConfig):
     # ball 1 moves the same with and without ball 0 (they never touch)
     same = np.stack([np.isclose(p.pos[:, 1:], a.pos[:, 1:]).all((1, 2)) for p, a in zip(present, absent)]).all(0)
     hid = np.stack([hidden(w)[:, 0] for w in present], 1)
+    clear = np.stack([in_view(w)[:, 0] for w in present], 1)  # entirely clear of the occluder
     frames = np.arange(cfg.frames)[None]
     ok_t = hid & (frames >= cfg.onset[0]) & (frames <= cfg.onset[1])
     onset = np.argmax(ok_t, 1)
-    seen_before = (~hid & (frames < onset[:, None])).any(1)
-    comes_out = (~hid & (frames > onset[:, None])).any(1)
+    seen_before = (clear & (frames < onset[:, None])).any(1)
+    comes_out = (clear & (frames > onset[:, None])).any(1)
     keep = np.flatnonzero(ok_t.any(1) & same & seen_before & comes_out)
     p_states, a_states = [w.take(keep) for w in present], [w.take(keep) for w in absent]
     p, a, onset = render(p_states, cfg), render(a_states, cfg), onset[keep]

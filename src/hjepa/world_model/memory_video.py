@@ -31,12 +31,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from ..config import Checked
-from .regularizers import vicreg_covariance, vicreg_variance
-from .spatial_video import map_encoder
-from .video import frames_to_float
+from .spatial_video import encode_maps, map_encoder, map_regularizers
 
 
 @dataclass
@@ -52,8 +49,9 @@ class MemoryVideoModelConfig(Checked):
 @dataclass
 class MemoryVideoLossConfig(Checked):
     NONNEGATIVE = ("var", "cov", "time_var", "blackout_start", "blackout_end", "blackout_ramp_steps")
-    POSITIVE = ("time_target_std", "target_std", "locations", "blackout_max_run")
-    FRACTION = ("blackout_start", "blackout_end")
+    POSITIVE = ("time_target_std", "target_std", "locations", "blackout_max_run", "occluder_width")
+    FRACTION = ("blackout_start", "blackout_end", "occluder_share")
+    ORDERED = ("occluder_width",)
     var: float = 1.0
     cov: float = 0.04
     time_var: float = 1.0
@@ -64,6 +62,12 @@ class MemoryVideoLossConfig(Checked):
     blackout_end: float = 0.45  # ... and after the ramp
     blackout_ramp_steps: int = 1500  # about half of what 20 minutes of 2 CPU cores train
     blackout_max_run: int = 10  # frames per hidden run: 1..max_run, uniform
+    # Synthetic occluders: this share of the training windows get a static vertical band of one
+    # random colour, `occluder_width` pixels wide (a range), painted over every frame, input and
+    # target alike: more events of a ball going behind something and coming out, for the memory
+    # to learn from. 0: the clips as they are.
+    occluder_share: float = 0.0
+    occluder_width: tuple[int, int] = (10, 18)
 
 
 class ConvGRUCell(nn.Module):
@@ -83,15 +87,36 @@ class ConvGRUCell(nn.Module):
 def blackout_mask(batch: int, length: int, share: float, max_run: int, rng: np.random.Generator) -> torch.Tensor:
     """(batch, length) bool, True = hidden: runs of 1..max_run frames that start at random, about
     `share` of the frames in all; frame 0 is never hidden (the memory starts from it)."""
-    mean_run = (1 + max_run) / 2
-    rate = min(share / mean_run / max(1.0 - share, 1e-3), 1.0)  # runs start only on visible frames
+    # A frame is hidden unless no run that covers it started: P = 1 - prod_k (1 - rate * P(run > k)).
+    # Solve that for the rate of run starts (bisection: it grows with the rate).
+    longer = (max_run - np.arange(max_run)) / max_run  # P(run > k), k = 0 .. max_run - 1
+    lo, hi = 0.0, 1.0
+    for _ in range(40):
+        rate = (lo + hi) / 2
+        lo, hi = (rate, hi) if 1 - np.prod(1 - rate * longer) < share else (lo, rate)
     starts = rng.random((batch, length)) < rate
     runs = rng.integers(1, max_run + 1, (batch, length))
     hidden = np.zeros((batch, length), bool)
-    for k in range(max_run):  # frame s + k is hidden by a run that starts at s and lasts more than k
+    for k in range(min(max_run, length)):  # frame s + k is hidden by a run that starts at s and lasts more than k
         hidden[:, k:] |= (starts & (runs > k))[:, :length - k]
     hidden[:, 0] = False
     return torch.as_tensor(hidden)
+
+
+def paint_occluders(windows: torch.Tensor, share: float, width: tuple[int, int], rng: np.random.Generator) -> torch.Tensor:
+    """uint8 windows (B, L, 3, H, W) with, in about `share` of them, a full-height band of one
+    random colour at a random column, the same in every frame (a static occluder)."""
+    b, w = windows.shape[0], windows.shape[-1]
+    chosen = np.flatnonzero(rng.random(b) < share)
+    if len(chosen) == 0:
+        return windows
+    windows = windows.clone()
+    for i in chosen:  # a few windows per batch: the loop is not a hot path
+        band = int(rng.integers(width[0], width[1] + 1))
+        left = int(rng.integers(0, w - band + 1))
+        colour = torch.as_tensor(rng.integers(0, 256, 3), dtype=windows.dtype)
+        windows[i, :, :, :, left:left + band] = colour.view(1, 3, 1, 1)
+    return windows
 
 
 class MemoryVideoJEPA(nn.Module):
@@ -112,9 +137,7 @@ class MemoryVideoJEPA(nn.Module):
 
     def encode(self, clips: torch.Tensor) -> torch.Tensor:
         """(B, T, 3, H, W) frames -> (B, T, C, h, w) latent maps."""
-        b, t = clips.shape[:2]
-        maps = self.encoder(frames_to_float(clips).flatten(0, 1))
-        return maps.reshape(b, t, *maps.shape[1:])
+        return encode_maps(self.encoder, clips)
 
     def initial_state(self, z0: torch.Tensor) -> torch.Tensor:
         """The memory after seeing the first map (B, C, h, w): a GRU step from zeros."""
@@ -176,19 +199,14 @@ class MemoryVideoJEPAObjective(nn.Module):
 
     def forward(self, windows: torch.Tensor) -> dict[str, torch.Tensor]:
         cfg = self.cfg
-        z = self.model.encode(windows)  # (B, L, C, h, w)
         rng = np.random.default_rng([self.seed, int(self.steps)])  # a function of the step: resumes exactly
+        if cfg.occluder_share > 0:
+            windows = paint_occluders(windows, cfg.occluder_share, cfg.occluder_width, rng)
+        z = self.model.encode(windows)  # (B, L, C, h, w)
         hidden = blackout_mask(z.shape[0], z.shape[1], self.blackout_share(), cfg.blackout_max_run, rng).to(z.device)
         predicted = self.model.filter(z, ~hidden)
-        terms = {"pred": (predicted[:, 1:] - z[:, 1:]).pow(2).mean()}
-        vectors = z.permute(0, 1, 3, 4, 2).reshape(-1, z.shape[2])
-        pick = torch.randint(0, len(vectors), (min(cfg.locations, len(vectors)),), device=z.device)
-        terms["var"] = vicreg_variance(vectors[pick], cfg.target_std)
-        terms["cov"] = vicreg_covariance(vectors[pick])
-        most_moving = z.std(dim=1).flatten(2).amax(dim=-1)
-        terms["time_var"] = F.relu(cfg.time_target_std - most_moving).mean()
+        terms = {"pred": (predicted[:, 1:] - z[:, 1:]).pow(2).mean(), **map_regularizers(z, cfg)}
         terms["loss"] = terms["pred"] + cfg.var * terms["var"] + cfg.cov * terms["cov"] + cfg.time_var * terms["time_var"]
-        terms["latent_std"] = vectors[pick].detach().std(0).mean()
         terms["hidden_share"] = hidden.float().mean()
         with torch.no_grad():  # the error on hidden frames alone: does the memory carry them?
             gap = (predicted - z).pow(2).mean((2, 3, 4))

@@ -60,6 +60,13 @@ def map_encoder(width: int, channels: int) -> nn.Sequential:
                          nn.Conv2d(width, channels, 3, 1, 1))
 
 
+def encode_maps(encoder: nn.Module, clips: torch.Tensor) -> torch.Tensor:
+    """(B, T, 3, H, W) frames -> (B, T, C, h, w) latent maps, one encoder call on all B * T frames."""
+    b, t = clips.shape[:2]
+    maps = encoder(frames_to_float(clips).flatten(0, 1))
+    return maps.reshape(b, t, *maps.shape[1:])
+
+
 class SpatialVideoJEPA(nn.Module):
     """Conv encoder to a C x h x w map + conv predictor over the last `context` maps."""
 
@@ -79,9 +86,7 @@ class SpatialVideoJEPA(nn.Module):
 
     def encode(self, clips: torch.Tensor) -> torch.Tensor:
         """(B, T, 3, H, W) frames -> (B, T, C, h, w) latent maps."""
-        b, t = clips.shape[:2]
-        maps = self.encoder(frames_to_float(clips).flatten(0, 1))
-        return maps.reshape(b, t, *maps.shape[1:])
+        return encode_maps(self.encoder, clips)
 
     def predict(self, z: torch.Tensor) -> torch.Tensor:
         """(B, context, C, h, w) maps -> (B, C, h, w): the next map."""
@@ -129,13 +134,17 @@ class SpatialVideoJEPAObjective(nn.Module):
         cfg = self.cfg
         z = self.model.encode(windows)  # (B, L, C, h, w)
         windows = context_windows(z, self.model.cfg.context)
-        terms = {"pred": (self.model.predict(windows[:, :-1]) - windows[:, -1]).pow(2).mean()}
-        vectors = z.permute(0, 1, 3, 4, 2).reshape(-1, z.shape[2])  # one C-vector per location and frame
-        pick = torch.randint(0, len(vectors), (min(cfg.locations, len(vectors)),), device=z.device)
-        terms["var"] = vicreg_variance(vectors[pick], cfg.target_std)
-        terms["cov"] = vicreg_covariance(vectors[pick])
-        most_moving = z.std(dim=1).flatten(2).amax(dim=-1)  # (B, C): per channel, the location that moves most
-        terms["time_var"] = F.relu(cfg.time_target_std - most_moving).mean()
+        terms = {"pred": (self.model.predict(windows[:, :-1]) - windows[:, -1]).pow(2).mean(), **map_regularizers(z, cfg)}
         terms["loss"] = terms["pred"] + cfg.var * terms["var"] + cfg.cov * terms["cov"] + cfg.time_var * terms["time_var"]
-        terms["latent_std"] = vectors[pick].detach().std(0).mean()
         return terms
+
+
+def map_regularizers(z: torch.Tensor, cfg) -> dict[str, torch.Tensor]:
+    """Anti-collapse terms of latent maps z (B, L, C, h, w): VICReg variance and covariance over
+    a random subset of the per-location C-vectors, and a hinge on each channel's most moving
+    location (`cfg`: target_std, locations, time_target_std). Also the latent's mean std, to log."""
+    vectors = z.permute(0, 1, 3, 4, 2).reshape(-1, z.shape[2])  # one C-vector per location and frame
+    pick = torch.randint(0, len(vectors), (min(cfg.locations, len(vectors)),), device=z.device)
+    most_moving = z.std(dim=1).flatten(2).amax(dim=-1)  # (B, C): per channel, the location that moves most
+    return {"var": vicreg_variance(vectors[pick], cfg.target_std), "cov": vicreg_covariance(vectors[pick]),
+            "time_var": F.relu(cfg.time_target_std - most_moving).mean(), "latent_std": vectors[pick].detach().std(0).mean()}
