@@ -40,7 +40,8 @@ from hjepa.config import apply_overrides, to_dict
 from hjepa.data.physics import PROPERTIES, labelled_clips, possible_clips, violation_pairs
 from hjepa.data.quadruplets import QUADRUPLET_PROPERTIES, violation_quadruplets
 from hjepa.eval.probes import clip_probes
-from hjepa.eval.surprise import AGGREGATES, frame_surprise, quadruplet_metrics, violation_metrics, window_metrics
+from hjepa.eval.surprise import (AGGREGATES, frame_surprise, quadruplet_metrics, violation_metrics, window_metrics,
+                                 window_surprise)
 from hjepa.train.checkpoint import write_json
 from hjepa.train.video import (MemoryVideoRunConfig, PixelRunConfig, SpatialVideoRunConfig, VideoRunConfig, load_video_model,
                                train_memory_video, train_pixel, train_spatial_video, train_video)
@@ -67,8 +68,11 @@ def score(model, pairs: dict, quads: dict, strict_contexts: list[int], headline_
     out = {"strict": {c: {p: violation_metrics(model, pairs[p], c) for p in PROPERTIES} for c in strict_contexts},
            "windows": {c: {p: window_metrics(model, pairs[p], c, window, stride) for p in PROPERTIES} for c in window_contexts}}
     fixed = headline_context if headline_context in window_contexts else window_contexts[0]
-    out["quadruplets"] = {"strict": {p: quadruplet_metrics(model, quads[p], headline_context) for p in QUADRUPLET_PROPERTIES},
-                          "windows": {p: quadruplet_metrics(model, quads[p], fixed, window, stride) for p in QUADRUPLET_PROPERTIES}}
+    out["quadruplets"] = {
+        "strict": {p: quadruplet_metrics(quads[p], frame_surprise(model, quads[p].flat_clips(), headline_context))
+                   for p in QUADRUPLET_PROPERTIES},
+        "windows": {p: quadruplet_metrics(quads[p], window_surprise(model, quads[p].flat_clips(), fixed, window, stride))
+                    for p in QUADRUPLET_PROPERTIES}}
     out["window_context"] = fixed
     return out
 

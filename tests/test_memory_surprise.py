@@ -8,7 +8,7 @@ import torch
 from hjepa.cli import run as run_cli
 from hjepa.data.physics import PALETTE, PhysicsConfig
 from hjepa.data.quadruplets import violation_quadruplets
-from hjepa.eval.surprise import quadruplet_accuracy, quadruplet_metrics, window_surprise
+from hjepa.eval.surprise import frame_surprise, quadruplet_accuracy, quadruplet_metrics, window_surprise
 from hjepa.world_model.memory_video import (MemoryVideoJEPA, MemoryVideoJEPAObjective, MemoryVideoLossConfig,
                                             MemoryVideoModelConfig, blackout_mask)
 from hjepa.world_model.pixel import PixelModelConfig, PixelPredictor
@@ -91,10 +91,10 @@ class _CountingMemory(_Stub):
 
 
 def test_a_perfect_memory_scores_vanish_quadruplets_where_a_memoryless_model_cannot(permanence):
-    memoryless = quadruplet_metrics(_Memoryless(), permanence, context=1)
+    memoryless = quadruplet_metrics(permanence, frame_surprise(_Memoryless(), permanence.flat_clips(), context=1))
     # Summed over time the four clips hold the same one-frame changes: every quadruplet ties.
     assert memoryless["mean"]["quadruplet"] == 0.5
-    memory = quadruplet_metrics(_CountingMemory(), permanence, context=1)
+    memory = quadruplet_metrics(permanence, frame_surprise(_CountingMemory(), permanence.flat_clips(), context=1))
     assert memory["mean"]["quadruplet"] == 1.0
     # Vanish against its own start's possible clip: the ball coming out surprises the memoryless
     # model more, every time. The stub ties twice here, where the possible clip's ball is back behind

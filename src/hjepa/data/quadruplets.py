@@ -47,6 +47,10 @@ class QuadrupletSet:
     def __len__(self) -> int:
         return len(self.onset)
 
+    def flat_clips(self) -> np.ndarray:
+        """(4n, T, 3, S, S): the clips one after another, quadruplet by quadruplet, to score."""
+        return self.clips.reshape(-1, *self.clips.shape[2:])
+
 
 def in_view(w: World) -> np.ndarray:
     """(B, N) bool: no part of the ball is behind the occluder."""

@@ -17,7 +17,7 @@ Two more protocols, each labelled in the benchmark beside the strict one above:
   `window_surprise`, `window_metrics`.
 - Quadruplets (IntPhys, PLATO; `hjepa.data.quadruplets`): four clips from one start, right when
   the two impossible clips' scores sum above the two possible ones'. `quadruplet_accuracy`,
-  `quadruplet_metrics`.
+  `quadruplet_metrics` (on either protocol's surprise of the clips).
 """
 from __future__ import annotations
 
@@ -113,16 +113,11 @@ def quadruplet_accuracy(scores: np.ndarray) -> float:
     return pairwise_accuracy(possible, impossible)
 
 
-def quadruplet_metrics(model, quads, context: int, window: int | None = None, stride: int = 1) -> dict:
+def quadruplet_metrics(quads, errors: np.ndarray) -> dict:
     """Per aggregate: the quadruplet accuracy, the pairwise accuracy of each impossible clip
     against its own start's possible clip (0 vs 2, 1 vs 3: for permanence "vanish" and
-    "appear"), and the quadruplet accuracy per variant. Per-frame (strict) surprise, or V-JEPA's
-    windows when `window` is given."""
-    flat = quads.clips.reshape(-1, *quads.clips.shape[2:])
-    if window is None:
-        errors = frame_surprise(model, flat, context)
-    else:
-        errors = window_surprise(model, flat, context, window, stride)
+    "appear"), and the quadruplet accuracy per variant. `errors` (4N, T) are the surprise of
+    `quads.flat_clips()` under any protocol: `frame_surprise` (strict) or `window_surprise`."""
     errors = errors.reshape(len(quads.clips), 4, -1)
     out = {}
     for how in AGGREGATES:

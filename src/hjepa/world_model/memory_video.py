@@ -33,7 +33,7 @@ import torch
 import torch.nn as nn
 
 from ..config import Checked
-from .spatial_video import encode_maps, map_encoder, map_regularizers
+from .spatial_video import SpatialVideoLossConfig, encode_maps, map_encoder, map_regularizers
 
 
 @dataclass
@@ -47,17 +47,12 @@ class MemoryVideoModelConfig(Checked):
 
 
 @dataclass
-class MemoryVideoLossConfig(Checked):
-    NONNEGATIVE = ("var", "cov", "time_var", "blackout_start", "blackout_end", "blackout_ramp_steps")
-    POSITIVE = ("time_target_std", "target_std", "locations", "blackout_max_run", "occluder_width")
+class MemoryVideoLossConfig(SpatialVideoLossConfig):
+    """The spatial JEPA's anti-collapse terms, plus blackout and synthetic occluders."""
+    NONNEGATIVE = ("blackout_start", "blackout_end", "blackout_ramp_steps")
+    POSITIVE = ("blackout_max_run", "occluder_width")
     FRACTION = ("blackout_start", "blackout_end", "occluder_share")
     ORDERED = ("occluder_width",)
-    var: float = 1.0
-    cov: float = 0.04
-    time_var: float = 1.0
-    time_target_std: float = 0.1
-    target_std: float = 1.0
-    locations: int = 4096
     blackout_start: float = 0.1  # share of hidden frames at the first step ...
     blackout_end: float = 0.45  # ... and after the ramp
     blackout_ramp_steps: int = 1500  # about half of what 20 minutes of 2 CPU cores train
