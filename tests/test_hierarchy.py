@@ -1,4 +1,5 @@
 """Hierarchical planning: the high-level model over macro-actions and the two-level planner."""
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
@@ -63,6 +64,9 @@ class MazeWorld(torch.nn.Module):
             crosses = (z[..., 0] < wall) != (moved[..., 0] < wall)
             blocked |= crosses & ~(door(z[..., 1]) & door(moved[..., 1]))
         return torch.where(blocked[..., None], z, moved)
+
+    def next(self, z, a):
+        return self.step(z, a)
 
     def rollout(self, z0, actions):
         states, z = [], z0
@@ -176,3 +180,109 @@ def test_hierarchy_config_refuses_what_cannot_work():
         apply_overrides(HierarchyConfig(), ["subgoal_step=0"])
     with pytest.raises(ValueError, match="high level"):
         HierarchicalPlanner(make_planner(MazeWorld(), PlannerConfig(**LOW)), [], [], HierarchyConfig())
+
+
+class ExactMacros(MazeMacros):
+    """MazeMacros with the interface breadth-first search reads: a code is the mean of the
+    span's moves (`encode_macro`), inside the box [-1, 1]^2, and `next` plays one code."""
+
+    def __init__(self, world: MazeWorld, span: int = 6):
+        super().__init__(world, span)
+        self.env_steps = span
+        self.register_buffer("center", torch.zeros(2))
+
+    def encode_macro(self, actions):
+        return actions.mean(-2)
+
+    def next(self, z, u):
+        return self.world.rollout(z, u[:, None].expand(-1, self.high_cfg.span, -1))[:, -1]
+
+
+BFS = PlannerConfig(name="bfs", action_repeat=1, directions=8, step_sizes=(1.0,), cell_size=1.5, goal_tolerance=1.0,
+                    max_waves=12, seed=0)
+
+
+def test_novel_keeps_children_away_from_the_nodes_and_from_each_other():
+    from hjepa.actor.latent_search import novel
+
+    nodes = torch.tensor([[0.0, 0.0]])
+    children = torch.tensor([[0.5, 0.0], [3.0, 0.0], [3.2, 0.0], [0.0, 3.0], [3.0, 0.1]])
+    assert novel(children, nodes, 1.0).tolist() == [1, 3]  # 0 is a node's twin, 2 and 4 are child 1's
+
+
+def test_breadth_first_search_over_macro_codes_goes_through_both_doors_label_free():
+    """The high level searches held moves by breadth first, nodes told apart by latent radius in
+    unit moves: it finds the detour through both doors, and the two levels reach the goal that
+    the flat planner cannot (test above)."""
+    world, start, goal = MazeWorld(), torch.tensor([5.0, 9.0]), torch.tensor([25.0, 9.0])
+    two = make_hierarchical(make_planner(world, PlannerConfig(**LOW)), [ExactMacros(world)],
+                            HierarchyConfig(planner=BFS, subgoal_step=1))
+    plan = two.high[0].plan(start, goal)
+    assert (plan.imagined[-1] - goal).norm() <= 1.0 + 1e-4  # the search found the goal
+    assert len(plan.imagined) >= 5 and plan.imagined[:, 1].min() < 2  # by the lower door: 36 moves, not the straight 20
+    path = _drive(world, two, start, goal)
+    assert (path[-1] - goal).norm() < 1.0
+    assert path[(path[:, 0] > 10).nonzero()[0, 0], 1] < 2  # through the lower door first
+
+
+def test_breadth_first_search_keeps_out_of_a_forbidden_region_and_plans_the_low_level_too():
+    world, start, goal = MazeWorld(), torch.tensor([2.0, 5.0]), torch.tensor([8.0, 5.0])
+    region = ForbiddenRegion(lambda z: z, low=(4.0, 3.0), high=(6.0, 10.0))
+    high = make_hierarchical(make_planner(world, PlannerConfig(**LOW)), [ExactMacros(world, span=2)],
+                             HierarchyConfig(planner=BFS, subgoal_step=1), guardrails=[region]).high[0]
+    plan = high.plan(start, goal)
+    assert (plan.imagined[-1] - goal).norm() <= 1.0 + 1e-4 and not region.inside(plan.imagined).any()
+    flat = make_planner(world, replace(BFS, cell_size=0.6), [region])  # the same search over moves of 1, at the low level
+    path = _drive(world, flat, start, goal, steps=40)
+    assert (path[-1] - goal).norm() < 1.0 and not region.inside(path).any()
+    assert flat.plan(goal, goal).actions.shape == (1, 2)  # at the goal: one settling move
+
+
+class LeakyMacros(ExactMacros):
+    """A high level that does not know the walls: a code u moves z by span * u, anywhere."""
+
+    def next(self, z, u):
+        return z + self.high_cfg.span * u
+
+
+def test_the_high_levels_episodic_correction_learns_the_wall_it_pushed_into():
+    from hjepa.memory import ShortTermMemory
+    from hjepa.world_model.correction import MacroCorrection
+
+    world, span = MazeWorld(), 6
+    memory = ShortTermMemory()
+    stuck = torch.tensor([9.5, 5.0])  # against the wall at x = 10, far from its door (y < 2)
+    for _ in range(span + 1):
+        memory.remember_state(stuck)
+    for _ in range(span):
+        memory.remember_action(torch.tensor([1.0, 0.0]))  # pushed right for one high-level step, did not move
+    leaky = LeakyMacros(world, span)
+    corrected = MacroCorrection(leaky, memory, state_radius=1.0, action_radius=0.3, unit_model=world)
+    right = corrected.encode_macro(torch.tensor([[1.0, 0.0]]).expand(span, 2)[None])  # (1, 2): the code of that push
+    assert torch.allclose(leaky.next(stuck[None], right)[0], torch.tensor([15.5, 5.0]))  # through the wall
+    assert torch.allclose(corrected.next(stuck[None], right)[0], stuck, atol=1e-3)  # what the agent saw
+    away = torch.tensor([[3.0, 5.0]])  # far from the remembered state: the model as it is
+    assert torch.allclose(corrected.next(away, right), leaky.next(away, right), atol=1e-3)
+    up = corrected.encode_macro(torch.tensor([[0.0, 1.0]]).expand(span, 2)[None])  # another code, same state
+    assert float((corrected.next(stuck[None], up) - leaky.next(stuck[None], up)).norm()) < 0.1
+    assert corrected.frameskip == 1 and corrected.window == span  # planners step codes; memory windows span actions
+
+
+class DriftWorld(MazeWorld):
+    """MazeWorld plus a latent coordinate no action controls much: it drifts with the path taken."""
+
+    def step(self, z, a):
+        moved = super().step(z[..., :2], a)
+        return torch.cat([moved, z[..., 2:] + 0.05 * (a[..., :1] * a[..., 1:])], dim=-1)
+
+
+def test_the_search_measures_distances_along_what_the_actions_move():
+    from hjepa.actor.latent_search import controllable_basis
+
+    z0 = torch.tensor([5.0, 5.0, 0.0])
+    basis = controllable_basis(DriftWorld(), z0, 2, torch.Generator().manual_seed(0))
+    assert basis.shape == (3, 2) and torch.allclose(basis.T @ basis, torch.eye(2), atol=1e-5)
+    assert float(basis[2].abs().max()) < 0.05  # the position plane, not the drift
+    with pytest.raises(ValueError, match="memory"):
+        make_hierarchical(make_planner(MazeWorld(), PlannerConfig(**LOW)), [ExactMacros(MazeWorld())],
+                          HierarchyConfig(planner=BFS, correction_radius=2.0))

@@ -57,7 +57,7 @@ class Agent:
             levels = load_levels(run_dir, model)
             if not levels:
                 raise ConfigError(f"{run_dir} has no high level to plan with: train one first with `hjepa train-high {run_dir}`")
-            actor = make_hierarchical(actor, levels, hierarchy, guardrails)
+            actor = make_hierarchical(actor, levels, hierarchy, guardrails, memory)
         return cls(model, actor, probe, memory)
 
     @property

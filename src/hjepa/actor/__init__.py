@@ -18,6 +18,7 @@ from .gradient import GradientPlanner, HybridPlanner
 from .hierarchical import HierarchicalPlanner, HierarchyConfig, make_hierarchical
 from .sampling import CEMPlanner, MPPIPlanner, SamplingPlanner
 from .search import AStarPlanner, astar
+from .latent_search import LatentBFSPlanner, held_moves
 from .wavefront import WavefrontPlanner
 
 SAMPLERS = {"mppi": MPPIPlanner, "cem": CEMPlanner}
@@ -52,10 +53,10 @@ def make_planner(model, cfg: PlannerConfig, guardrails: Sequence[Guardrail] = ()
         if cfg.correction_action_radius <= 0:
             raise ConfigError(f"correction_action_radius must be positive, got {cfg.correction_action_radius}")
         model = EpisodicCorrection(model, memory, cfg.correction_radius, cfg.correction_action_radius)
-    if cfg.name in ("astar", "wavefront") and model.cfg.action_dim != 2:
+    if cfg.name in ("astar", "wavefront", "bfs") and model.cfg.action_dim != 2:
         raise ConfigError(f"{cfg.name} searches over headings of a 2-D displacement; this model's actions have "
                           f"{model.cfg.action_dim} dimensions: use cem, mppi, gradient or a hybrid")
-    if cfg.name in ("astar", "wavefront") and cfg.action_repeat != frameskip:
+    if cfg.name in ("astar", "wavefront", "bfs") and cfg.action_repeat != frameskip:
         raise ConfigError(f"{cfg.name} takes one predictor step per edge: set action_repeat={frameskip}")
     if cfg.name == "wavefront":
         if readout is None:
@@ -65,6 +66,11 @@ def make_planner(model, cfg: PlannerConfig, guardrails: Sequence[Guardrail] = ()
             raise ConfigError(f"wavefront needs cell_size > 0, goal_tolerance >= 0 and max_waves >= 1, "
                               f"got {cfg.cell_size}, {cfg.goal_tolerance} and {cfg.max_waves}")
         return WavefrontPlanner(model, cfg, readout, guardrails)
+    if cfg.name == "bfs":
+        if cfg.cell_size <= 0 or cfg.goal_tolerance < 0 or cfg.max_waves < 1:
+            raise ConfigError(f"bfs needs cell_size > 0, goal_tolerance >= 0 and max_waves >= 1, "
+                              f"got {cfg.cell_size}, {cfg.goal_tolerance} and {cfg.max_waves}")
+        return LatentBFSPlanner(model, cfg, *held_moves(cfg, frameskip), model, guardrails)
     if cfg.name == "astar":
         if cfg.heuristic not in ("value", "zero"):
             raise ConfigError(f"unknown heuristic {cfg.heuristic!r}; choose value or zero")
@@ -94,6 +100,6 @@ def make_planner(model, cfg: PlannerConfig, guardrails: Sequence[Guardrail] = ()
     return SAMPLERS[cfg.name](model, cfg, guardrails, cost)
 
 
-__all__ = ["AStarPlanner", "astar", "CEMPlanner", "GradientPlanner", "HierarchicalPlanner", "HierarchyConfig", "HybridPlanner",
+__all__ = ["AStarPlanner", "astar", "CEMPlanner", "GradientPlanner", "HierarchicalPlanner", "HierarchyConfig", "HybridPlanner", "LatentBFSPlanner",
            "make_hierarchical", "MPPIPlanner", "Plan", "Planner", "PlannerConfig",
            "SamplingPlanner", "WavefrontPlanner", "make_planner", "bound_actions", "project_to_ball", "PLANNER_NAMES"]

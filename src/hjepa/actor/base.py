@@ -21,7 +21,7 @@ from ..cost.objectives import GoalDistanceCost
 from ..cost.uncertainty import DisagreementCost
 
 
-PLANNER_NAMES = ("mppi", "cem", "gradient", "cem+grad", "mppi+grad", "astar", "wavefront")
+PLANNER_NAMES = ("mppi", "cem", "gradient", "cem+grad", "mppi+grad", "astar", "wavefront", "bfs")
 
 
 def reads_labels(*parts) -> bool:
@@ -34,13 +34,13 @@ def reads_labels(*parts) -> bool:
 class PlannerConfig(Checked):
     POSITIVE = ("horizon", "action_repeat", "num_samples", "iterations", "init_std", "temperature", "max_action_norm",
                 "max_action", "explore_segments", "lr", "search_weight", "max_expansions", "directions", "step_sizes",
-                "cell_size", "max_waves")
+                "cell_size", "max_waves", "search_components", "max_nodes")
     NONNEGATIVE = ("warm_iterations", "min_std", "revisit_weight", "revisit_radius", "detour_weight", "detour_clearance",
                    "correction_radius", "correction_action_radius", "tolerance", "refine_steps", "goal_radius",
                    "dedup_radius", "goal_tolerance", "seed", "uncertainty_weight")
     FRACTION = ("final_share", "explore_fraction")
     CHOICES = {"name": PLANNER_NAMES, "heuristic": ("value", "zero")}
-    name: str = "mppi"  # mppi | cem | gradient | cem+grad | mppi+grad | astar | wavefront
+    name: str = "mppi"  # mppi | cem | gradient | cem+grad | mppi+grad | astar | wavefront | bfs (a high level's)
     horizon: int = 8  # decision steps
     action_repeat: int = 4  # env steps per decision step
     num_samples: int = 256  # candidates per iteration (gradient: sequences optimized in parallel)
@@ -89,10 +89,14 @@ class PlannerConfig(Checked):
     goal_radius: float = 0.5  # latent distance counted as "at the goal"
     dedup_radius: float = 0.1  # latent distance under which two nodes are the same node
     # Wavefront search (wavefront): breadth-first through the model, nodes deduplicated by cells
-    # of the run's position read-out; both lengths in read-out units (Two-Rooms pixels).
+    # of the run's position read-out; both lengths in read-out units (Two-Rooms pixels). The
+    # label-free breadth-first search of a high level (bfs, actor/latent_search.py) reads both
+    # in unit moves (a node's radius in the latent, and the goal's).
     cell_size: float = 3.0
     goal_tolerance: float = 3.0  # a node whose read-out is this close to the goal's is the goal
     max_waves: int = 40  # predictor steps deep at most
+    search_components: int = 6  # bfs: latent directions its distances are measured along (controllable_basis)
+    max_nodes: int = 4000  # bfs: the search stops growing at this many nodes
     seed: int = 0
 
     def check(self) -> None:

@@ -40,7 +40,7 @@ def high_planner_defaults() -> PlannerConfig:
 @dataclass
 class HierarchyConfig(Checked):
     POSITIVE = ("subgoal_step",)
-    NONNEGATIVE = ("depth_weight", "commit", "reached")
+    NONNEGATIVE = ("depth_weight", "commit", "reached", "correction_radius", "correction_code_radius")
     planner: PlannerConfig = field(default_factory=high_planner_defaults)  # every high level's planner
     # Defaults chosen on 20 dev tasks of Rooms' 3-4-door band (benchmarks/RESULTS.md, issue #27).
     depth_weight: float = 0.01  # of two plans that come as close, the one that gets there sooner wins
@@ -50,10 +50,16 @@ class HierarchyConfig(Checked):
     # is within `reached` of the way there (latent distance now / at hand-off).
     commit: float = 1.0
     reached: float = 0.25
+    # Episodic correction of level 1 (world_model/correction.py MacroCorrection): its predictions
+    # add the residuals of the high-level steps the agent took this episode, from states within
+    # `correction_radius` unit moves and codes within `correction_code_radius` (box units). 0: off.
+    correction_radius: float = 0.0
+    correction_code_radius: float = 0.3
 
     def check(self) -> None:
-        if self.planner.name not in ("cem", "mppi", "gradient", "cem+grad", "mppi+grad"):
-            raise ConfigValueError("planner.name", f"a high level plans over codes with cem, mppi or gradient, got {self.planner.name}")
+        if self.planner.name not in ("cem", "mppi", "gradient", "cem+grad", "mppi+grad", "bfs"):
+            raise ConfigValueError("planner.name", f"a high level plans over codes with cem, mppi, gradient or bfs, "
+                                   f"got {self.planner.name}")
         if self.planner.action_repeat != 1:
             raise ConfigValueError("planner.action_repeat", "a high level takes one code per decision step: set it to 1")
 
@@ -163,19 +169,48 @@ def high_level_planner(model, cfg: PlannerConfig, guardrails, depth_weight: floa
     return HybridPlanner(sampler) if cfg.name.endswith("+grad") else sampler
 
 
-def make_hierarchical(low: Planner, levels: Sequence, cfg: HierarchyConfig, guardrails=()) -> HierarchicalPlanner:
+@torch.no_grad()
+def macro_moves(model, lower_moves: torch.Tensor) -> torch.Tensor:
+    """The discrete moves of a high level for breadth-first search: each move of the level below
+    (M, A) held for one step of this level, encoded by its macro encoder and kept inside its box
+    (M, code_dim). Held moves are the kind of chunk the data's random walks are made of."""
+    held = lower_moves[:, None].expand(-1, model.env_steps, -1).to(model.center)
+    return model.encode_macro(held).clamp(-1.0, 1.0)
+
+
+def make_hierarchical(low: Planner, levels: Sequence, cfg: HierarchyConfig, guardrails=(), memory=None) -> HierarchicalPlanner:
     """A two-level (or deeper) planner: `low` the flat planner, `levels` the run's high-level
     models, level 1 first. Every level gets a planner from `cfg.planner`, with the guardrails
     that judge latents alone (not those reading primitive actions, nor the disagreement of the
-    low level's ensemble: a high level is one model of its own)."""
+    low level's ensemble: a high level is one model of its own). With `bfs`, level 1 searches
+    the held primitive moves `cfg.planner.directions x step_sizes` (2-D displacements), level 2
+    the held level-1 moves, and so on. `memory` (the agent's ShortTermMemory) is read by level
+    1's episodic correction when `cfg.correction_radius` > 0."""
+    from ..world_model.correction import MacroCorrection
+    from .latent_search import LatentBFSPlanner
+    from .search import action_set
+
     on_latents = [g for g in guardrails if not getattr(g, "reads_actions", False) and not getattr(g, "reads_spread", False)]
     high, env_steps, span = [], [], getattr(low.model, "frameskip", 1)
-    for model in levels:
-        high.append(high_level_planner(model, cfg.planner, on_latents, cfg.depth_weight))
+    if cfg.planner.name == "bfs" and low.model.cfg.action_dim != 2:
+        raise ConfigValueError("planner.name", f"bfs holds headings of a 2-D displacement; this model's actions have "
+                               f"{low.model.cfg.action_dim} dimensions: use cem, mppi or gradient")
+    if cfg.correction_radius > 0 and memory is None:
+        raise ConfigValueError("correction_radius", "the high level's episodic correction reads the agent's short-term "
+                               "memory: pass memory= to make_hierarchical (Agent.load does)")
+    moves = action_set(cfg.planner.directions, cfg.planner.step_sizes)
+    for i, model in enumerate(levels):
+        if i == 0 and cfg.correction_radius > 0:  # level 1's steps are windows of primitive actions in memory
+            model = MacroCorrection(model, memory, cfg.correction_radius, cfg.correction_code_radius, low.model)
+        if cfg.planner.name == "bfs":
+            moves = macro_moves(model, moves)
+            high.append(LatentBFSPlanner(model, cfg.planner, moves, moves, low.model, on_latents))
+        else:
+            high.append(high_level_planner(model, cfg.planner, on_latents, cfg.depth_weight))
         span = model.high_cfg.span * span  # environment steps of one step of this level
         env_steps.append(span)
     return HierarchicalPlanner(low, high, env_steps, cfg)
 
 
 __all__ = ["EarliestApproachCost", "HierarchicalPlanner", "HierarchyConfig", "high_level_planner", "high_planner_defaults",
-           "make_hierarchical"]
+           "macro_moves", "make_hierarchical"]

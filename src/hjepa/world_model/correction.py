@@ -69,16 +69,33 @@ class EpisodicCorrection(nn.Module):
     rollout = JEPAWorldModel.rollout
     rollout_spread = JEPAWorldModel.rollout_spread
 
+    @property
+    def window(self) -> int:
+        """Environment steps one model step spans: the length of a remembered transition."""
+        return self.frameskip
+
+    def unit(self) -> float:
+        """The latent length of a unit move at this episode's first state."""
+        return self.memory.unit_move(self.model)
+
+    def model_inputs(self, grouped: torch.Tensor) -> torch.Tensor:
+        """What `model.next` takes for (M, window * A) remembered actions: the actions themselves."""
+        return grouped
+
+    def action_variance(self) -> float:
+        """2 sigma^2 of the kernel on model inputs: sigma_a per environment step, over k steps."""
+        return 2 * self.action_radius**2 * self.frameskip
+
     def transitions(self, like: torch.Tensor):
-        """(starts (M, D), grouped actions (M, k * A), residuals (M, D), the unit move) of every
-        window of k steps in memory, or None; rebuilt once per new remembered state, not per rollout."""
+        """(starts (M, D), model inputs (M, ...), residuals (M, D), the unit move) of every
+        window of `window` steps in memory, or None; rebuilt once per new remembered state, not per rollout."""
         states, actions = self.memory.states, self.memory.actions
         if not states or not actions:
             return None
         if states[-1] is self._last_state:
             return self._table
         self._last_state, self._table = states[-1], None
-        k = self.frameskip
+        k = self.window
         m = min(len(states) - 1, len(actions))  # steps whose start and end states are both remembered
         if m >= k:
             z = torch.stack(list(states)[-(m + 1):]).to(like)  # (m + 1, D)
@@ -86,8 +103,9 @@ class EpisodicCorrection(nn.Module):
             starts, ends = z[: m + 1 - k], z[k:]
             grouped = a.unfold(0, k, 1).transpose(1, 2).reshape(m + 1 - k, -1)  # (M, k * A), step-major
             with torch.no_grad():
-                residuals = ends - self.model.next(starts, grouped)
-            self._table = (starts, grouped, residuals, self.memory.unit_move(self.model))
+                inputs = self.model_inputs(grouped)
+                residuals = ends - self.model.next(starts, inputs)
+            self._table = (starts, inputs, residuals, self.unit())
         return self._table
 
     def step_members(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
@@ -100,11 +118,48 @@ class EpisodicCorrection(nn.Module):
         table = self.transitions(z)
         if table is None:
             return prediction
-        starts, grouped, residuals, unit = table
+        starts, inputs, residuals, unit = table
         a = a.expand(z.shape[0], *a.shape)
         flat_z, flat_a = z.reshape(-1, z.shape[-1]), a.reshape(-1, a.shape[-1])
         log_w = (-torch.cdist(flat_z, starts).pow(2) / (2 * (self.state_radius * unit) ** 2)
-                 - torch.cdist(flat_a, grouped).pow(2) / (2 * self.action_radius**2 * self.frameskip))
+                 - torch.cdist(flat_a, inputs).pow(2) / self.action_variance())
         w = log_w.exp()
         w = w / w.sum(-1, keepdim=True).clamp_min(1.0)
         return prediction + (w @ residuals).reshape(prediction.shape)
+
+
+class MacroCorrection(EpisodicCorrection):
+    """The same correction for a high level (`world_model/high_level.py`): a remembered
+    transition spans one high-level step (`env_steps` actions), its input is the code those
+    actions encode to, the kernel on codes has width `action_radius` in normalized code units
+    (the box is [-1, 1]), and the unit move is measured with `unit_model`, the low-level JEPA
+    whose latent the high level shares (a high level takes codes, not moves)."""
+
+    def __init__(self, model, memory, state_radius: float, action_radius: float, unit_model):
+        super().__init__(model, memory, state_radius, action_radius)
+        self.unit_model = unit_model
+        self.high_cfg = model.high_cfg
+
+    @property
+    def window(self) -> int:
+        return self.model.env_steps
+
+    @property
+    def env_steps(self) -> int:
+        return self.model.env_steps
+
+    @property
+    def center(self) -> torch.Tensor:
+        return self.model.center
+
+    def encode_macro(self, actions: torch.Tensor) -> torch.Tensor:
+        return self.model.encode_macro(actions)
+
+    def unit(self) -> float:
+        return self.memory.unit_move(self.unit_model)
+
+    def model_inputs(self, grouped: torch.Tensor) -> torch.Tensor:
+        return self.model.encode_macro(grouped.reshape(len(grouped), self.window, -1))
+
+    def action_variance(self) -> float:
+        return 2 * self.action_radius**2

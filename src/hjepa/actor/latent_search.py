@@ -1,0 +1,145 @@
+"""Breadth-first search through a world model, nodes told apart in the latent itself (label-free).
+
+The wavefront search (`wavefront.py`) keeps one node per cell of a read-out, the run's position
+probe, which is fitted on true positions. This search needs no read-out: a child becomes a node
+when no node lies within `cell_size` unit moves of it, the unit being the latent length of a
+move of length 1 (`latent_per_unit_move`, so the radius is in pixels on Two-Rooms and Rooms
+whatever the latent's scale). Distances are measured in the latent projected onto the
+directions the agent's own actions move it along (`controllable_basis`, the top
+`search_components` principal components of the states random action sequences reach from the
+episode's first state through `unit_model`): a predicted latent also drifts along directions no
+action controls (Rooms: the walls it encodes), and in the full latent every such difference
+would make a new node, as it does for A*'s radius (`search.py`).
+Every frontier node tries every move of a discrete set in one batched predictor call per wave;
+the search stops at the first wave that brings a node within `goal_tolerance` unit moves of the
+goal latent, or after `max_waves`, and the plan is the path to the node nearest the goal.
+
+Like the wavefront it counts steps and never compares a path with the straight line to the goal,
+so a goal behind a wall is as far as the way through the door makes it. On a high level
+(`world_model/high_level.py`) the moves are macro-action codes: the data's own kind of action
+chunk (a heading and a speed held for one high-level step) encoded by the level's macro encoder
+and kept inside its box; the hierarchical planner hands the path's latents down as subgoals.
+
+When no node is nearer the goal than the start, the plan is the single move predicted nearest
+the goal latent. Edges that violate a guardrail are never added. Shapes: latents (N, D), moves
+(M, model input) for one model step, decisions (M, A) the plan's actions, one row per model step.
+"""
+from __future__ import annotations
+
+import torch
+
+from ..cost.guardrails import violations
+from ..cost.intrinsic import latent_per_unit_move
+from .base import Plan, Planner, PlannerConfig
+from .search import action_set, refuse_pessimism
+
+
+@torch.no_grad()
+def controllable_basis(model, z0: torch.Tensor, components: int, generator: torch.Generator, samples: int = 256,
+                       steps: int = 8) -> torch.Tensor:
+    """(D, r) orthonormal: the top principal directions of the latents that `samples` random
+    walks of `steps` predictor steps (unit 2-D moves in random headings) reach from z0 (D,)
+    through `model`. What the agent's actions change, without any label."""
+    k = getattr(model, "frameskip", 1)
+    angles = torch.rand(samples, steps, generator=generator, device=z0.device) * (2 * torch.pi)
+    moves = torch.stack([angles.cos(), angles.sin()], -1).to(z0).repeat_interleave(k, dim=1)  # (S, steps * k, 2)
+    reached = model.rollout(z0.expand(samples, -1), moves).reshape(-1, z0.shape[-1])
+    _, _, vh = torch.linalg.svd(reached - reached.mean(0), full_matrices=False)
+    return vh[:components].T
+
+
+def novel(children: torch.Tensor, nodes: torch.Tensor, radius: float) -> torch.Tensor:
+    """Indices (ascending) of the children (C, D) that become nodes: none within `radius` of an
+    existing node (N, D), nor of a child kept before them."""
+    far = (torch.cdist(children, nodes).min(dim=1).values > radius).nonzero()[:, 0]
+    close = torch.cdist(children[far], children[far]) <= radius
+    keep = torch.ones(len(far), dtype=torch.bool, device=children.device)
+    for i in range(len(far)):  # greedy in frontier order; each row is one vector op
+        if keep[i]:
+            keep[i + 1:] &= ~close[i, i + 1:]
+    return far[keep]
+
+
+class LatentBFSPlanner(Planner):
+    """Breadth-first search over `moves` through `model.next`, deduplicated in latent space."""
+
+    def __init__(self, model, cfg: PlannerConfig, moves: torch.Tensor, decisions: torch.Tensor, unit_model,
+                 guardrails=()):
+        """`moves` (M, ...) are what `model.next` takes for one step; `decisions` (M, A) the plan's
+        action row for each; `unit_model` measures the unit move (a 2-D displacement model: the
+        low-level JEPA, also for a high level, which shares its latent space)."""
+        super().__init__(model, cfg, guardrails)
+        refuse_pessimism(cfg)
+        if len(moves) != len(decisions) or not len(moves):
+            raise ValueError("one decision row per move, and at least one move")
+        self.moves, self.decisions, self.unit_model = moves.to(self.device), decisions.to(self.device), unit_model
+
+    def distance(self, z: torch.Tensor, z_goal: torch.Tensor) -> torch.Tensor:
+        """(N,) distances of latents (N, D) to the goal along the controllable directions."""
+        return ((z - z_goal) @ self.basis).norm(dim=-1)
+
+    def grow(self, z0: torch.Tensor, frontier: torch.Tensor, nodes: torch.Tensor, radius: float):
+        """All children of the frontier (F, D) in one batched step; those that become nodes, by
+        edges no guardrail forbids: (children (C, D), parent frontier rows (C,), moves (C,))."""
+        f, m = len(frontier), len(self.moves)
+        parents = frontier.repeat_interleave(m, dim=0)  # row i*M + j: parent i, move j
+        moves = self.moves.repeat(f, *([1] * (self.moves.dim() - 1)))
+        children, spread = self.step(parents, moves)
+        index = torch.arange(f * m, device=self.device)
+        if self.guardrails:
+            ok = ~violations(self.guardrails, moves.reshape(f * m, 1, -1), z0, children[:, None], starts=parents, spread=spread)
+            index = index[ok]
+        kept = index[novel(children[index] @ self.basis, nodes @ self.basis, radius)]
+        return children[kept], kept // m, kept % m
+
+    @torch.no_grad()
+    def plan(self, z0: torch.Tensor, z_goal: torch.Tensor) -> Plan:
+        cfg = self.cfg
+        if self.unit is None:  # the episode's first plan
+            self.basis = controllable_basis(self.unit_model, z0, cfg.search_components, self.generator)
+            self.unit = latent_per_unit_move(self.unit_model, z0, self.basis)
+        radius, tolerance = cfg.cell_size * self.unit, cfg.goal_tolerance * self.unit
+        latents = z0[None]
+        parent = torch.tensor([-1], device=self.device)
+        move = torch.tensor([-1], device=self.device)
+        distance = self.distance(latents, z_goal)
+        frontier, waves = torch.tensor([0], device=self.device), 0
+        while len(frontier) and waves < cfg.max_waves and float(distance.min()) > tolerance and len(latents) < cfg.max_nodes:
+            waves += 1
+            children, rows, moves = self.grow(z0, latents[frontier], latents, radius)
+            first_new = len(latents)
+            latents = torch.cat([latents, children])
+            parent = torch.cat([parent, frontier[rows]])
+            move = torch.cat([move, moves])
+            distance = torch.cat([distance, self.distance(children, z_goal)])
+            frontier = torch.arange(first_new, len(latents), device=self.device)
+        node, path = int(distance.argmin()), []
+        while node > 0:
+            path.append(node)
+            node = int(parent[node])
+        if not path:
+            return self.settle(z0, z_goal, waves)
+        path = torch.tensor(path[::-1], device=self.device)
+        return Plan(self.decisions[move[path]], float(distance[path[-1]]) / self.unit, waves, latents[path])
+
+    def settle(self, z0: torch.Tensor, z_goal: torch.Tensor, waves: int) -> Plan:
+        """No node nearer the goal than the start: the one safe move predicted nearest the goal."""
+        after, spread = self.step(z0.expand(len(self.moves), -1), self.moves)
+        cost = self.distance(after, z_goal)
+        if self.guardrails:
+            unsafe = violations(self.guardrails, self.moves.reshape(len(self.moves), 1, -1), z0, after[:, None], spread=spread)
+            cost = cost.masked_fill(unsafe, float("inf"))
+        best = int(cost.argmin())
+        if not cost[best].isfinite():
+            return Plan(self.decisions[:1], float("inf"), waves, z0[None], safe=False)
+        return Plan(self.decisions[best:best + 1], float(cost[best]) / self.unit, waves, after[best:best + 1])
+
+
+def held_moves(cfg: PlannerConfig, frameskip: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The search's moves for a 2-D displacement model, (M, frameskip * 2), and their decision
+    rows (M, 2): `directions x step_sizes`, each held for one predictor step."""
+    steps = action_set(cfg.directions, cfg.step_sizes)
+    return steps.repeat(1, frameskip), steps
+
+
+__all__ = ["LatentBFSPlanner", "controllable_basis", "held_moves", "novel"]
