@@ -150,6 +150,22 @@ def test_search_keeps_its_edges_out_of_the_disagreement():
         make_planner(world, PlannerConfig(name="astar", heuristic="zero", action_repeat=1, uncertainty_weight=1.0))
 
 
+def test_breadth_first_search_keeps_its_edges_out_of_the_disagreement():
+    world = SplitWorld(x0=0.5, x1=3.5, half=2.5)
+    cfg = PlannerConfig(name="bfs", action_repeat=1, directions=4, step_sizes=(1.0,), cell_size=0.5, goal_tolerance=0.5,
+                        max_waves=20)
+    goal = torch.tensor([4.0, 0.0])
+    inside = lambda p: (p[:, 0] > 0.5) & (p[:, 0] < 3.5) & (p[:, 1].abs() < 2.5)  # noqa: E731
+    free = make_planner(world, cfg).plan(torch.zeros(2), goal)
+    assert inside(free.imagined).any()  # the shortest way in the members' mean goes through the region
+    guarded = make_planner(world, cfg, guardrails=[DisagreementBound([0.5])]).plan(torch.zeros(2), goal)
+    assert (guarded.imagined[-1] - goal).norm() <= 0.5
+    starts = torch.cat([torch.zeros(1, 2), guarded.imagined[:-1]])
+    assert not inside(starts).any()  # no edge leaves a state the members disagree about: around the region
+    with pytest.raises(ValueError, match="guardrail"):
+        make_planner(world, PlannerConfig(name="bfs", action_repeat=1, uncertainty_weight=1.0))
+
+
 def test_pessimism_adds_the_mean_disagreement_to_the_cost():
     world = SplitWorld()
     through, around = _two_plans()
