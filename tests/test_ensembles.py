@@ -216,3 +216,38 @@ def test_the_hierarchy_bounds_its_ensemble_low_level_only():
     two = make_hierarchical(low, [MazeMacros(MazeWorld(), span=4)], HierarchyConfig(planner=HIGH), guardrails=[bound])
     assert two.low.guardrails == [bound] and two.high[0].guardrails == []  # a high level is one model: nothing to disagree
     assert two.low.pessimism is not None
+
+
+def test_an_ensemble_high_level_trains_each_member_and_bounds_its_search():
+    from hjepa.actor import PlannerConfig
+    from hjepa.actor.hierarchical import HierarchyConfig, make_hierarchical
+    from hjepa.config import ConfigError
+    from hjepa.cost.guardrails import DisagreementBound
+    from hjepa.train.high_level import disagreement_limits, member_open_loop_error, open_loop_error
+    from hjepa.world_model.high_level import HighLevelConfig, HighLevelModel
+    from tests.test_hierarchy import LOW, MazeWorld
+
+    torch.manual_seed(0)
+    dense = HighLevelModel(HighLevelConfig(span=2, code_dim=2, hidden_dim=32, depth=2), 2, 2, 1)
+    assert all(not k.startswith("predictor.nets") for k in dense.state_dict())  # one member: the old layout
+    model = HighLevelModel(HighLevelConfig(span=2, code_dim=2, hidden_dim=32, depth=2, members=3), 2, 2, 1)
+    z, u = torch.randn(5, 2), torch.rand(5, 2) * 2 - 1
+    members = model.step_members(z.expand(3, 5, 2), u)
+    assert members.shape == (3, 5, 2) and not torch.allclose(members[0], members[1])  # different inits
+    mean, spread = model.next_spread(z, u)
+    assert torch.allclose(model.next(z, u), members.mean(0)) and torch.allclose(mean, members.mean(0))
+    assert bool((spread > 0).all())
+    latents, actions = torch.randn(4, 4, 2), torch.randn(4, 6, 2)  # 3 high-level steps of 2 actions
+    own = (model.rollout_members(latents[:, 0], model.encode_macro(model.group_actions(actions))) - latents[:, 1:])
+    assert torch.allclose(member_open_loop_error(model, latents, actions), own.pow(2).sum(-1).mean())
+    assert float(member_open_loop_error(model, latents, actions)) >= float(open_loop_error(model, latents, actions))
+    limits = disagreement_limits(model, latents, actions)
+    assert len(limits) == 3 and all(v > 0 for v in limits)
+
+    low = make_planner(MazeWorld(), PlannerConfig(**LOW))
+    with pytest.raises(ConfigError, match="ensemble"):
+        make_hierarchical(low, [dense], HierarchyConfig(max_uncertainty=1.0))
+    model.disagreement_limits = limits
+    two = make_hierarchical(low, [model], HierarchyConfig(max_uncertainty=1.0))
+    bound = [g for g in two.high[0].guardrails if isinstance(g, DisagreementBound)]
+    assert len(bound) == 1 and bound[0].limits.tolist() == pytest.approx(limits) and two.high[0].wants_spread

@@ -40,7 +40,7 @@ def high_planner_defaults() -> PlannerConfig:
 @dataclass
 class HierarchyConfig(Checked):
     POSITIVE = ("subgoal_step",)
-    NONNEGATIVE = ("depth_weight", "commit", "reached", "correction_radius", "correction_code_radius")
+    NONNEGATIVE = ("depth_weight", "commit", "reached", "correction_radius", "correction_code_radius", "max_uncertainty")
     planner: PlannerConfig = field(default_factory=high_planner_defaults)  # every high level's planner
     # Defaults chosen on 20 dev tasks of Rooms' 3-4-door band (benchmarks/RESULTS.md, issue #27).
     depth_weight: float = 0.01  # of two plans that come as close, the one that gets there sooner wins
@@ -55,6 +55,9 @@ class HierarchyConfig(Checked):
     # `correction_radius` unit moves and codes within `correction_code_radius` (box units). 0: off.
     correction_radius: float = 0.0
     correction_code_radius: float = 0.3
+    # With an ensemble high level (train-high --set model.members=K): its planner never takes a
+    # step whose members disagree more than this times their held-out 99th percentile. 0: off.
+    max_uncertainty: float = 0.0
 
     def check(self) -> None:
         if self.planner.name not in ("cem", "mppi", "gradient", "cem+grad", "mppi+grad", "bfs"):
@@ -178,6 +181,19 @@ def macro_moves(model, lower_moves: torch.Tensor) -> torch.Tensor:
     return model.encode_macro(held).clamp(-1.0, 1.0)
 
 
+def level_bound(model, max_uncertainty: float, level: int) -> list:
+    """[DisagreementBound] for an ensemble high level when `max_uncertainty` > 0, else []."""
+    from ..cost.guardrails import DisagreementBound
+
+    if max_uncertainty <= 0:
+        return []
+    limits = getattr(model, "disagreement_limits", None)
+    if getattr(model, "members", 1) < 2 or not limits:
+        raise ConfigValueError("max_uncertainty", f"level {level} is one predictor with nothing to disagree with: "
+                               "train it as an ensemble (hjepa train-high RUN --set model.members=5)")
+    return [DisagreementBound(limits, max_uncertainty)]
+
+
 def make_hierarchical(low: Planner, levels: Sequence, cfg: HierarchyConfig, guardrails=(), memory=None) -> HierarchicalPlanner:
     """A two-level (or deeper) planner: `low` the flat planner, `levels` the run's high-level
     models, level 1 first. Every level gets a planner from `cfg.planner`, with the guardrails
@@ -200,17 +216,18 @@ def make_hierarchical(low: Planner, levels: Sequence, cfg: HierarchyConfig, guar
                                "memory: pass memory= to make_hierarchical (Agent.load does)")
     moves = action_set(cfg.planner.directions, cfg.planner.step_sizes)
     for i, model in enumerate(levels):
+        bounds = on_latents + level_bound(model, cfg.max_uncertainty, i + 1)
         if i == 0 and cfg.correction_radius > 0:  # level 1's steps are windows of primitive actions in memory
             model = MacroCorrection(model, memory, cfg.correction_radius, cfg.correction_code_radius, low.model)
         if cfg.planner.name == "bfs":
             moves = macro_moves(model, moves)
-            high.append(LatentBFSPlanner(model, cfg.planner, moves, moves, low.model, on_latents))
+            high.append(LatentBFSPlanner(model, cfg.planner, moves, moves, low.model, bounds))
         else:
-            high.append(high_level_planner(model, cfg.planner, on_latents, cfg.depth_weight))
+            high.append(high_level_planner(model, cfg.planner, bounds, cfg.depth_weight))
         span = model.high_cfg.span * span  # environment steps of one step of this level
         env_steps.append(span)
     return HierarchicalPlanner(low, high, env_steps, cfg)
 
 
 __all__ = ["EarliestApproachCost", "HierarchicalPlanner", "HierarchyConfig", "high_level_planner", "high_planner_defaults",
-           "macro_moves", "make_hierarchical"]
+           "level_bound", "macro_moves", "make_hierarchical"]

@@ -73,6 +73,7 @@ class LatentBFSPlanner(Planner):
         if len(moves) != len(decisions) or not len(moves):
             raise ValueError("one decision row per move, and at least one move")
         self.moves, self.decisions, self.unit_model = moves.to(self.device), decisions.to(self.device), unit_model
+        self.basis: torch.Tensor | None = None  # (D, r), measured with the unit at the episode's first plan
 
     def distance(self, z: torch.Tensor, z_goal: torch.Tensor) -> torch.Tensor:
         """(N,) distances of latents (N, D) to the goal along the controllable directions."""

@@ -75,6 +75,7 @@ def load_levels(run_dir: str | Path, low, device=None) -> list[HighLevelModel]:
         cfg = from_dict(HighTrainConfig, json.loads(record.read_text())["config"])
         model = _build(cfg.model, low, levels)
         model.load_state_dict(ckpt.load_weights(weights))
+        model.disagreement_limits = json.loads(record.read_text())["summary"].get("disagreement_p99")
         levels.append(model.to(device).eval())
 
 
@@ -102,11 +103,27 @@ def base_sequences(low, below: list[HighLevelModel], dataset: TrajectoryDataset,
 
 
 def open_loop_error(model: HighLevelModel, latents: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-    """Mean squared open-loop error over a window: latents (B, H + 1, D) at high-level steps, the
-    primitive actions of the level below (B, H * S, A)."""
+    """Mean squared open-loop error of the members' mean over a window: latents (B, H + 1, D) at
+    high-level steps, the primitive actions of the level below (B, H * S, A)."""
     codes = model.encode_macro(model.group_actions(actions))
     predicted = model.rollout(latents[:, 0], codes)
     return (predicted - latents[:, 1:]).pow(2).sum(-1).mean()
+
+
+def member_open_loop_error(model: HighLevelModel, latents: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    """The training loss: each member's own open-loop error over the window, averaged over the
+    members (so they stay independent predictors; with one member, `open_loop_error`)."""
+    codes = model.encode_macro(model.group_actions(actions))
+    predicted = model.rollout_members(latents[:, 0], codes)
+    return (predicted - latents[:, 1:]).pow(2).sum(-1).mean()
+
+
+@torch.no_grad()
+def disagreement_limits(model: HighLevelModel, latents: torch.Tensor, actions: torch.Tensor) -> list[float]:
+    """The 99th percentile of the members' disagreement 1..H high-level steps ahead on held-out
+    windows (latent units): what a bounded search allows (`HierarchyConfig.max_uncertainty`)."""
+    _, spread = model.rollout_spread(latents[:, 0], model.encode_macro(model.group_actions(actions)))
+    return [round(float(v), 5) for v in torch.quantile(spread, 0.99, dim=0)]
 
 
 def train_high_level(run_dir: str | Path, cfg: HighTrainConfig = HighTrainConfig(), progress: bool = True,
@@ -152,7 +169,8 @@ def train_high_level(run_dir: str | Path, cfg: HighTrainConfig = HighTrainConfig
     model.train()
     with loop:
         while loop.next_step():
-            loss = open_loop_error(model, *sample_latent_windows(*pool, cfg.batch_size, cfg.seq_len, model.env_steps, generator))
+            loss = member_open_loop_error(model, *sample_latent_windows(*pool, cfg.batch_size, cfg.seq_len, model.env_steps,
+                                                                        generator))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -168,6 +186,8 @@ def train_high_level(run_dir: str | Path, cfg: HighTrainConfig = HighTrainConfig
                    "final_loss": round(float(loss.detach()), 5),
                    "holdout_error": round(float(open_loop_error(model, latents, actions)), 5),
                    "holdout_copy_error": round(float(copy), 5)}
+        if model.members > 1:
+            summary["disagreement_p99"] = disagreement_limits(model, latents, actions)
         if not below:  # the JEPA's own rollout through the same primitive actions, for comparison
             low_states = low.rollout(latents[:, 0], actions)[:, model.high_cfg.span - 1:: model.high_cfg.span]
             summary["holdout_low_level_error"] = round(float((low_states - latents[:, 1:]).pow(2).sum(-1).mean()), 5)
@@ -177,4 +197,5 @@ def train_high_level(run_dir: str | Path, cfg: HighTrainConfig = HighTrainConfig
     return summary
 
 
-__all__ = ["HighTrainConfig", "base_sequences", "load_levels", "open_loop_error", "train_high_level"]
+__all__ = ["HighTrainConfig", "base_sequences", "disagreement_limits", "load_levels", "member_open_loop_error", "open_loop_error",
+           "train_high_level"]

@@ -25,12 +25,13 @@ import torch
 import torch.nn as nn
 
 from ..config import Checked, ConfigValueError
-from .predictor import PredictorConfig, ResidualMLPPredictor, mlp
+from .jepa import member_spread
+from .predictor import EnsemblePredictor, PredictorConfig, ResidualMLPPredictor, mlp
 
 
 @dataclass
 class HighLevelConfig(Checked):
-    POSITIVE = ("span", "code_dim", "hidden_dim", "encoder_hidden")
+    POSITIVE = ("span", "code_dim", "hidden_dim", "encoder_hidden", "members")
     NONNEGATIVE = ("depth",)
     CHOICES = {"macro": ("learned", "concat")}
     span: int = 4  # predictor steps of the level below per high-level step
@@ -39,6 +40,9 @@ class HighLevelConfig(Checked):
     hidden_dim: int = 384
     depth: int = 3
     encoder_hidden: int = 128
+    # Predictors of one macro encoder, as the low level's ensemble (world_model/predictor.py):
+    # their disagreement bounds a high level's search (HierarchyConfig.max_uncertainty). 1: one.
+    members: int = 1
 
     def check(self) -> None:
         if self.macro == "learned" and self.code_dim > 64:
@@ -64,8 +68,11 @@ class HighLevelModel(nn.Module):
         flat = self.env_steps * action_dim
         self.code_dim = cfg.code_dim if cfg.macro == "learned" else flat
         self.macro = mlp(flat, cfg.encoder_hidden, self.code_dim, 2) if cfg.macro == "learned" else nn.Identity()
-        self.predictor = ResidualMLPPredictor(latent_dim, self.code_dim,
-                                              PredictorConfig(hidden_dim=cfg.hidden_dim, depth=cfg.depth, action_scale=1.0))
+        predictor = PredictorConfig(hidden_dim=cfg.hidden_dim, depth=cfg.depth, action_scale=1.0, members=cfg.members)
+        self.members = cfg.members
+        self.predictor = (EnsemblePredictor(latent_dim, self.code_dim, predictor) if cfg.members > 1
+                          else ResidualMLPPredictor(latent_dim, self.code_dim, predictor))
+        self.disagreement_limits: list[float] | None = None  # one-step-ahead p99 on held-out data, set by train-high
         self.register_buffer("center", torch.zeros(self.code_dim))
         self.register_buffer("half_width", torch.ones(self.code_dim))
         self.cfg = _Shape(self.code_dim)  # planners read model.cfg.action_dim
@@ -99,20 +106,38 @@ class HighLevelModel(nn.Module):
         self.center.copy_((low + high) / 2)
         self.half_width.copy_(((high - low) / 2).clamp_min(1e-4))
 
+    def step_members(self, z: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        """One high-level step of every member from its own state: (K, ..., D), (..., code_dim)
+        normalized code -> (K, ..., D). The predictor reads the code itself,
+        c = center + half_width * u, so fitting the box after training changes what planners
+        search, not what the predictor learned."""
+        c = self.center + self.half_width * u
+        return self.predictor(z, c.expand(z.shape[0], *c.shape))
+
     def next(self, z: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-        """One high-level step: (..., D), (..., code_dim) normalized code -> (..., D). The
-        predictor reads the code itself, c = center + half_width * u, so fitting the box after
-        training changes what planners search, not what the predictor learned."""
-        return self.predictor(z, self.center + self.half_width * u)
+        """One high-level step: (..., D), (..., code_dim) -> (..., D), the members' mean."""
+        return self.step_members(z.expand(self.members, *z.shape), u).mean(dim=0)
+
+    def next_spread(self, z: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One step with the members' disagreement: the mean (..., D) and the disagreement (...)."""
+        return member_spread(self.step_members(z.expand(self.members, *z.shape), u))
+
+    def rollout_members(self, z0: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+        """Open-loop from (B, D) through (B, T, code_dim) normalized codes, each member from its
+        own previous state: (K, B, T, D)."""
+        states, z = [], z0.expand(self.members, *z0.shape)
+        for t in range(codes.shape[1]):
+            z = self.step_members(z, codes[:, t])
+            states.append(z)
+        return torch.stack(states, dim=2)
 
     def rollout(self, z0: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
-        """Open-loop from (B, D) through (B, T, code_dim) normalized codes: (B, T, D), the latent
-        after each high-level step."""
-        states, z = [], z0
-        for t in range(codes.shape[1]):
-            z = self.next(z, codes[:, t])
-            states.append(z)
-        return torch.stack(states, dim=1)
+        """(B, D), (B, T, code_dim) -> (B, T, D): the members' mean latent after each high-level step."""
+        return self.rollout_members(z0, codes).mean(dim=0)
+
+    def rollout_spread(self, z0: torch.Tensor, codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, D), (B, T, code_dim) -> the mean (B, T, D) and the members' disagreement (B, T)."""
+        return member_spread(self.rollout_members(z0, codes))
 
 
 __all__ = ["HighLevelConfig", "HighLevelModel"]
