@@ -52,11 +52,11 @@ def novel(children: torch.Tensor, nodes: torch.Tensor, radius: float) -> torch.T
     """Indices (ascending) of the children (C, D) that become nodes: none within `radius` of an
     existing node (N, D), nor of a child kept before them."""
     far = (torch.cdist(children, nodes).min(dim=1).values > radius).nonzero()[:, 0]
-    close = torch.cdist(children[far], children[far]) <= radius
+    later = (torch.cdist(children[far], children[far]) <= radius).triu(diagonal=1)  # [i, j]: child j, after i, is i's twin
     keep = torch.ones(len(far), dtype=torch.bool, device=children.device)
-    for i in range(len(far)):  # greedy in frontier order; each row is one vector op
+    for i in later.any(dim=1).nonzero()[:, 0].tolist():  # greedy in frontier order, over the children that have twins
         if keep[i]:
-            keep[i + 1:] &= ~close[i, i + 1:]
+            keep &= ~later[i]
     return far[keep]
 
 
@@ -79,19 +79,22 @@ class LatentBFSPlanner(Planner):
         """(N,) distances of latents (N, D) to the goal along the controllable directions."""
         return ((z - z_goal) @ self.basis).norm(dim=-1)
 
-    def grow(self, z0: torch.Tensor, frontier: torch.Tensor, nodes: torch.Tensor, radius: float):
+    def grow(self, z0: torch.Tensor, frontier: torch.Tensor, points: torch.Tensor, radius: float):
         """All children of the frontier (F, D) in one batched step; those that become nodes, by
-        edges no guardrail forbids: (children (C, D), parent frontier rows (C,), moves (C,))."""
+        edges no guardrail forbids, given the nodes' projections `points` (N, r): (children (C, D),
+        their projections (C, r), parent frontier rows (C,), moves (C,))."""
         f, m = len(frontier), len(self.moves)
         parents = frontier.repeat_interleave(m, dim=0)  # row i*M + j: parent i, move j
-        moves = self.moves.repeat(f, *([1] * (self.moves.dim() - 1)))
+        moves = self.moves.repeat(f, 1)
         children, spread = self.step(parents, moves)
         index = torch.arange(f * m, device=self.device)
         if self.guardrails:
             ok = ~violations(self.guardrails, moves.reshape(f * m, 1, -1), z0, children[:, None], starts=parents, spread=spread)
             index = index[ok]
-        kept = index[novel(children[index] @ self.basis, nodes @ self.basis, radius)]
-        return children[kept], kept // m, kept % m
+        projected = children[index] @ self.basis
+        new = novel(projected, points, radius)
+        kept = index[new]
+        return children[kept], projected[new], kept // m, kept % m
 
     @torch.no_grad()
     def plan(self, z0: torch.Tensor, z_goal: torch.Tensor) -> Plan:
@@ -101,15 +104,17 @@ class LatentBFSPlanner(Planner):
             self.unit = latent_per_unit_move(self.unit_model, z0, self.basis)
         radius, tolerance = cfg.cell_size * self.unit, cfg.goal_tolerance * self.unit
         latents = z0[None]
+        points = latents @ self.basis  # the nodes along the controllable directions
         parent = torch.tensor([-1], device=self.device)
         move = torch.tensor([-1], device=self.device)
         distance = self.distance(latents, z_goal)
         frontier, waves = torch.tensor([0], device=self.device), 0
         while len(frontier) and waves < cfg.max_waves and float(distance.min()) > tolerance and len(latents) < cfg.max_nodes:
             waves += 1
-            children, rows, moves = self.grow(z0, latents[frontier], latents, radius)
+            children, projected, rows, moves = self.grow(z0, latents[frontier], points, radius)
             first_new = len(latents)
             latents = torch.cat([latents, children])
+            points = torch.cat([points, projected])
             parent = torch.cat([parent, frontier[rows]])
             move = torch.cat([move, moves])
             distance = torch.cat([distance, self.distance(children, z_goal)])
