@@ -30,7 +30,7 @@ def test_encoders_map_images_to_latents(kind):
 
 
 def test_unknown_encoder_kind():
-    with pytest.raises(ConfigError, match=r"kind must be one of \['keypoints', 'conv'\], got 'vit'"):
+    with pytest.raises(ConfigError, match=r"kind must be one of \['keypoints', 'conv', 'map'\], got 'vit'"):
         EncoderConfig(kind="vit")
     cfg = EncoderConfig()
     cfg.kind = "vit"  # changed after the check: make_encoder still refuses it

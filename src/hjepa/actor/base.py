@@ -34,11 +34,11 @@ def reads_labels(*parts) -> bool:
 class PlannerConfig(Checked):
     POSITIVE = ("horizon", "action_repeat", "num_samples", "iterations", "init_std", "temperature", "max_action_norm",
                 "max_action", "explore_segments", "lr", "search_weight", "max_expansions", "directions", "step_sizes",
-                "cell_size", "max_waves", "search_components", "max_nodes")
+                "cell_size", "max_waves", "max_nodes")
     NONNEGATIVE = ("warm_iterations", "min_std", "revisit_weight", "revisit_radius", "detour_weight", "detour_clearance",
                    "correction_radius", "correction_action_radius", "tolerance", "refine_steps", "goal_radius",
-                   "dedup_radius", "goal_tolerance", "seed", "uncertainty_weight")
-    FRACTION = ("final_share", "explore_fraction")
+                   "dedup_radius", "goal_tolerance", "seed", "uncertainty_weight", "search_components", "replan_distance", "search_blur")
+    FRACTION = ("final_share", "explore_fraction", "unit_quantile")
     CHOICES = {"name": PLANNER_NAMES, "heuristic": ("value", "zero")}
     name: str = "mppi"  # mppi | cem | gradient | cem+grad | mppi+grad | astar | wavefront | bfs (a high level's)
     horizon: int = 8  # decision steps
@@ -95,7 +95,19 @@ class PlannerConfig(Checked):
     cell_size: float = 3.0
     goal_tolerance: float = 3.0  # a node whose read-out is this close to the goal's is the goal
     max_waves: int = 40  # predictor steps deep at most
-    search_components: int = 6  # bfs: latent directions its distances are measured along (controllable_basis)
+    # bfs: latent directions its distances are measured along (controllable_basis); 0: the whole
+    # latent (a map latent, whose few principal directions near the start say nothing of far places)
+    search_components: int = 6
+    # bfs on a map latent (model.encoder.kind=map): distances between the maps blurred by a
+    # Gaussian of this std, in map cells, so they keep growing with how far apart things are
+    # beyond a thing's own size (0: off; overrides search_components)
+    search_blur: float = 0.0
+    # bfs: which of the 8 headings' lengths is the unit move (0.5: the median; 0.875: the 7th
+    # longest, so that a start in a corner, where walls block most headings, does not shrink it)
+    unit_quantile: float = 0.5
+    # bfs: keep following the last path while the agent lands within this many unit moves of the
+    # latent the path predicted for it (0: search again at every decision step)
+    replan_distance: float = 0.0
     max_nodes: int = 4000  # bfs: the search stops growing at this many nodes
     seed: int = 0
 

@@ -20,6 +20,10 @@ so a goal behind a wall is as far as the way through the door makes it. On a hig
 chunk (a heading and a speed held for one high-level step) encoded by the level's macro encoder
 and kept inside its box; the hierarchical planner hands the path's latents down as subgoals.
 
+With `replan_distance` > 0 the agent follows the path it found, one decision step at a time,
+while each state it lands in is within that many unit moves of the latent the path predicted
+there; a search costs hundreds of predictor calls, following costs none.
+
 When no node is nearer the goal than the start, the plan is the single move predicted nearest
 the goal latent. Edges that violate a guardrail are never added. Shapes: latents (N, D), moves
 (M, model input) for one model step, decisions (M, A) the plan's actions, one row per model step.
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import torch
 
+from ..config import ConfigValueError
 from ..cost.guardrails import violations
 from ..cost.intrinsic import latent_per_unit_move
 from .base import Plan, Planner, PlannerConfig
@@ -46,6 +51,18 @@ def controllable_basis(model, z0: torch.Tensor, components: int, generator: torc
     reached = model.rollout(z0.expand(samples, -1), moves).reshape(-1, z0.shape[-1])
     _, _, vh = torch.linalg.svd(reached - reached.mean(0), full_matrices=False)
     return vh[:components].T
+
+
+def map_blur_basis(map_shape: tuple[int, int, int], sigma: float) -> torch.Tensor:
+    """(D, D), D = C * h * w: the linear map that blurs each channel of a flattened latent map
+    with a Gaussian of std `sigma` cells (zero outside the map), as a matrix: z @ B."""
+    c, h, w = map_shape
+    radius = max(1, int(3 * sigma))
+    x = torch.arange(-radius, radius + 1, dtype=torch.float32)
+    g = torch.exp(-x ** 2 / (2 * sigma ** 2))
+    kernel = (g[:, None] * g[None, :] / g.sum() ** 2)[None, None].expand(c, 1, -1, -1)
+    eye = torch.eye(c * h * w).reshape(-1, c, h, w)
+    return torch.nn.functional.conv2d(eye, kernel, padding=radius, groups=c).reshape(c * h * w, -1)
 
 
 def novel(children: torch.Tensor, nodes: torch.Tensor, radius: float) -> torch.Tensor:
@@ -74,10 +91,31 @@ class LatentBFSPlanner(Planner):
             raise ValueError("one decision row per move, and at least one move")
         self.moves, self.decisions, self.unit_model = moves.to(self.device), decisions.to(self.device), unit_model
         self.basis: torch.Tensor | None = None  # (D, r), measured with the unit at the episode's first plan
+        self.path: Plan | None = None  # the rest of the last path found (replan_distance > 0)
+        self.expected: torch.Tensor | None = None  # the latent that path predicted for the current state
+        self.blur: torch.Tensor | None = None  # (D, D), built once (search_blur > 0)
+
+    def reset(self) -> None:
+        super().reset()
+        self.path = self.expected = None
+
+    def shift(self, steps: int = 1) -> None:
+        """The agent executed `steps` decision steps of the last plan: keep the rest of its path."""
+        super().shift(steps)
+        if self.path is not None and len(self.path.actions) > steps:
+            p = self.path
+            self.expected = p.imagined[steps - 1]
+            self.path = Plan(p.actions[steps:], p.cost, 0, p.imagined[steps:], p.safe)
+        else:
+            self.path = self.expected = None
+
+    def project(self, z: torch.Tensor) -> torch.Tensor:
+        """Latents (..., D) as distances are measured: through `search_basis` (as they are without one)."""
+        return z if self.basis is None else z @ self.basis
 
     def distance(self, z: torch.Tensor, z_goal: torch.Tensor) -> torch.Tensor:
         """(N,) distances of latents (N, D) to the goal along the controllable directions."""
-        return ((z - z_goal) @ self.basis).norm(dim=-1)
+        return self.project(z - z_goal).norm(dim=-1)
 
     def grow(self, z0: torch.Tensor, frontier: torch.Tensor, points: torch.Tensor, radius: float):
         """All children of the frontier (F, D) in one batched step; those that become nodes, by
@@ -91,20 +129,48 @@ class LatentBFSPlanner(Planner):
         if self.guardrails:
             ok = ~violations(self.guardrails, moves.reshape(f * m, 1, -1), z0, children[:, None], starts=parents, spread=spread)
             index = index[ok]
-        projected = children[index] @ self.basis
+        projected = self.project(children[index])
         new = novel(projected, points, radius)
         kept = index[new]
         return children[kept], projected[new], kept // m, kept % m
 
     @torch.no_grad()
     def plan(self, z0: torch.Tensor, z_goal: torch.Tensor) -> Plan:
-        cfg = self.cfg
         if self.unit is None:  # the episode's first plan
-            self.basis = controllable_basis(self.unit_model, z0, cfg.search_components, self.generator)
-            self.unit = latent_per_unit_move(self.unit_model, z0, self.basis)
+            self.basis = self.search_basis(z0)
+            self.unit = latent_per_unit_move(self.unit_model, z0, self.basis, quantile=self.cfg.unit_quantile)
+        if self.on_track(z0):
+            return self.path
+        self.path = self.search(z0, z_goal)
+        return self.path
+
+    def search_basis(self, z0: torch.Tensor) -> torch.Tensor | None:
+        """What distances are measured along: the blur of a map latent (search_blur), the
+        controllable directions (search_components), or the whole latent (None)."""
+        cfg = self.cfg
+        if cfg.search_blur > 0:
+            shape = getattr(self.unit_model, "map_shape", None)
+            if shape is None:
+                raise ConfigValueError("search_blur", "blurs a map latent (model.encoder.kind=map); this one is a vector")
+            if self.blur is None:
+                self.blur = map_blur_basis(shape, cfg.search_blur).to(z0)
+            return self.blur
+        if cfg.search_components:
+            return controllable_basis(self.unit_model, z0, cfg.search_components, self.generator)
+        return None
+
+    def on_track(self, z0: torch.Tensor) -> bool:
+        """Whether the rest of the last path still holds: the agent is where it predicted."""
+        if self.cfg.replan_distance <= 0 or self.path is None or self.expected is None:
+            return False
+        return float(self.project(z0 - self.expected).norm()) <= self.cfg.replan_distance * self.unit
+
+    def search(self, z0: torch.Tensor, z_goal: torch.Tensor) -> Plan:
+        """Breadth-first from z0 (D,) until a node is within `goal_tolerance` of the goal."""
+        cfg = self.cfg
         radius, tolerance = cfg.cell_size * self.unit, cfg.goal_tolerance * self.unit
         latents = z0[None]
-        points = latents @ self.basis  # the nodes along the controllable directions
+        points = self.project(latents)  # the nodes along the controllable directions
         parent = torch.tensor([-1], device=self.device)
         move = torch.tensor([-1], device=self.device)
         distance = self.distance(latents, z_goal)
@@ -148,4 +214,4 @@ def held_moves(cfg: PlannerConfig, frameskip: int) -> tuple[torch.Tensor, torch.
     return steps.repeat(1, frameskip), steps
 
 
-__all__ = ["LatentBFSPlanner", "controllable_basis", "held_moves", "novel"]
+__all__ = ["LatentBFSPlanner", "controllable_basis", "held_moves", "map_blur_basis", "novel"]

@@ -1,12 +1,19 @@
 """Perception: pixels -> latent state vector s = Enc(x).
 
-Two encoders share one config:
+Three encoders share one config:
 - `ConvEncoder` ("conv"): strided convs, flattened, a linear head. Generic.
 - `KeypointEncoder` ("keypoints"): stride-1 convs, then a spatial softmax per channel that
   returns where that feature is (its expected x, y), next to a coarse copy of the feature maps
   for everything that is not a position, then a linear head. Positions of things (the agent,
   a door) come out as precise numbers rather than being spread over a flattened feature map,
   which is what a predictor of motion and contact needs.
+- `MapEncoder` ("map"): stride-1 convs and no head: the latent is a feature map (C, h, w),
+  flattened to D = C * h * w, so every planner still sees a vector. Its first channels are the
+  pooled image itself, the learned ones follow. What is where stays where
+  it is: the walls next to the agent are next to it in the latent, for a convolutional
+  predictor (`world_model/predictor.py`, kind "conv") to read. The vector encoders squeeze a
+  whole layout into a few numbers, and on Rooms they barely keep it (which doors are open:
+  82% from the latent against 78% by always guessing the commoner state; benchmarks/RESULTS.md).
 """
 from __future__ import annotations
 
@@ -21,20 +28,26 @@ from ..config import Checked, ConfigValueError
 
 @dataclass
 class EncoderConfig(Checked):
-    POSITIVE = ("in_channels", "image_size", "downsample", "channels", "keypoints", "latent_dim")
-    CHOICES = {"kind": ("keypoints", "conv")}
-    kind: str = "keypoints"  # keypoints | conv
+    POSITIVE = ("in_channels", "image_size", "downsample", "channels", "keypoints", "latent_dim", "map_channels")
+    CHOICES = {"kind": ("keypoints", "conv", "map")}
+    kind: str = "keypoints"  # keypoints | conv | map
     in_channels: int = 2
     image_size: int = 65
     downsample: int = 4  # average-pool the image by this factor first (65 -> 16): 16x less compute
     channels: tuple[int, ...] = (16, 16, 16)
     keypoints: int = 16  # KeypointEncoder: feature maps whose soft-argmax positions are read out
     latent_dim: int = 32
+    map_channels: int = 4  # kind=map: learned channels of the latent map, after the in_channels of the pooled image
+
 
     def check(self) -> None:
         if self.image_size // self.downsample < 2:
             raise ConfigValueError("downsample", f"={self.downsample} pools a {self.image_size} px image to "
                                    f"{self.image_size // self.downsample} px; the encoder needs at least 2")
+        size = (self.in_channels + self.map_channels) * _pooled_side(self) ** 2
+        if self.kind == "map" and self.latent_dim != size:
+            raise ConfigValueError("latent_dim", f"kind=map: the latent is the whole map, so latent_dim must be (in_channels "
+                                   f"+ map_channels) * (image_size // downsample)^2 = {size}, got {self.latent_dim}")
 
 
 def _pooled_side(cfg: EncoderConfig) -> int:
@@ -108,7 +121,37 @@ class KeypointEncoder(nn.Module):
         return self.head(torch.cat([keypoints.flatten(1), context], dim=1))
 
 
-ENCODERS = {"conv": ConvEncoder, "keypoints": KeypointEncoder}
+class MapEncoder(nn.Module):
+    """(B, C_in, H, W) in [0, 1] -> (B, C * h * w): the image average-pooled by `downsample`,
+    then `map_channels` learned channels (stride-1 convs, a 1x1 conv) stacked after it, C =
+    C_in + map_channels, flattened channel-major (reshape to `map_shape` to read it).
+
+    No coordinates and no head: the same pattern means the same thing anywhere in the image,
+    which is what lets a convolutional predictor learn one rule for every wall. The pooled image
+    is part of the latent because the learned channels alone, trained from scratch with the
+    predictor, kept the walls and dropped the agent (the one thing that moves, and the hardest to
+    predict: benchmarks/RESULTS.md, issue #27, 2026-12-02); what the image shows cannot collapse, and the learned
+    channels add what the objective finds worth predicting."""
+
+    def __init__(self, cfg: EncoderConfig):
+        super().__init__()
+        self.cfg = cfg
+        layers, c_in = [], cfg.in_channels
+        for c_out in cfg.channels:
+            layers += [nn.Conv2d(c_in, c_out, 3, padding=1), nn.GELU()]
+            c_in = c_out
+        layers.append(nn.Conv2d(c_in, cfg.map_channels, 1))
+        self.conv = nn.Sequential(*layers)
+        side = _pooled_side(cfg)
+        self.map_shape = (cfg.in_channels + cfg.map_channels, side, side)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        if self.cfg.downsample > 1:
+            obs = F.avg_pool2d(obs, self.cfg.downsample)
+        return torch.cat([obs, self.conv(obs)], dim=1).flatten(1)
+
+
+ENCODERS = {"conv": ConvEncoder, "keypoints": KeypointEncoder, "map": MapEncoder}
 
 
 def make_encoder(cfg: EncoderConfig) -> nn.Module:

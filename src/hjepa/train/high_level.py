@@ -82,7 +82,7 @@ def load_levels(run_dir: str | Path, low, device=None) -> list[HighLevelModel]:
 def _build(cfg: HighLevelConfig, low, below: list[HighLevelModel]) -> HighLevelModel:
     """A new high level over the top of `below` (or over the JEPA `low` when there is none)."""
     top = below[-1] if below else low
-    return HighLevelModel(cfg, low.latent_dim, top.cfg.action_dim, top.frameskip)
+    return HighLevelModel(cfg, low.latent_dim, top.cfg.action_dim, top.frameskip, getattr(low, "map_shape", None))
 
 
 @torch.no_grad()

@@ -61,6 +61,11 @@ class EpisodicCorrection(nn.Module):
     def members(self) -> int:
         return getattr(self.model, "members", 1)
 
+    @property
+    def map_shape(self):
+        """The wrapped model's latent map shape (C, h, w), None for a vector latent."""
+        return getattr(self.model, "map_shape", None)
+
     # the same open-loop loops and member mean, through the corrected `step_members`
     group_actions = JEPAWorldModel.group_actions
     next = JEPAWorldModel.next

@@ -19,21 +19,21 @@ concatenated (code_dim = S * action_dim).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn as nn
 
 from ..config import Checked, ConfigValueError
 from .jepa import member_spread
-from .predictor import EnsemblePredictor, PredictorConfig, ResidualMLPPredictor, mlp
+from .predictor import ConvPredictor, EnsemblePredictor, PredictorConfig, ResidualMLPPredictor, mlp
 
 
 @dataclass
 class HighLevelConfig(Checked):
     POSITIVE = ("span", "code_dim", "hidden_dim", "encoder_hidden", "members")
     NONNEGATIVE = ("depth",)
-    CHOICES = {"macro": ("learned", "concat")}
+    CHOICES = {"macro": ("learned", "concat"), "predictor": ("mlp", "conv")}
     span: int = 4  # predictor steps of the level below per high-level step
     code_dim: int = 4  # numbers per macro-action (macro="learned")
     macro: str = "learned"  # learned: an MLP encodes the span's actions | concat: the actions themselves
@@ -43,10 +43,15 @@ class HighLevelConfig(Checked):
     # Predictors of one macro encoder, as the low level's ensemble (world_model/predictor.py):
     # their disagreement bounds a high level's search (HierarchyConfig.max_uncertainty). 1: one.
     members: int = 1
+    # mlp: a residual MLP over the latent; conv: the low level's kind for map latents
+    # (world_model/predictor.py ConvPredictor, the code in place of the actions; hidden_dim channels)
+    predictor: str = "mlp"
 
     def check(self) -> None:
         if self.macro == "learned" and self.code_dim > 64:
             raise ConfigValueError("code_dim", f"a macro-action code is meant to be small (<= 64), got {self.code_dim}")
+        if self.predictor == "conv" and self.members > 1:
+            raise ConfigValueError("members", "a conv high level has one predictor; ensembles are MLPs (predictor=mlp)")
 
 
 @dataclass(frozen=True)
@@ -58,9 +63,11 @@ class _Shape:
 class HighLevelModel(nn.Module):
     """z' = Pred_H(z, c): one step per macro-action, over the latents of the level below."""
 
-    def __init__(self, cfg: HighLevelConfig, latent_dim: int, action_dim: int, frameskip: int):
+    def __init__(self, cfg: HighLevelConfig, latent_dim: int, action_dim: int, frameskip: int,
+                 map_shape: tuple[int, int, int] | None = None):
         """`action_dim` and `frameskip`: the primitive actions and the predictor step of the level
-        below, so that one high-level step covers `cfg.span * frameskip` primitive actions."""
+        below, so that one high-level step covers `cfg.span * frameskip` primitive actions;
+        `map_shape` (C, h, w): the low level's map latent, for `cfg.predictor="conv"`."""
         super().__init__()
         self.high_cfg = cfg
         self.env_steps = cfg.span * frameskip
@@ -70,8 +77,13 @@ class HighLevelModel(nn.Module):
         self.macro = mlp(flat, cfg.encoder_hidden, self.code_dim, 2) if cfg.macro == "learned" else nn.Identity()
         predictor = PredictorConfig(hidden_dim=cfg.hidden_dim, depth=cfg.depth, action_scale=1.0, members=cfg.members)
         self.members = cfg.members
-        self.predictor = (EnsemblePredictor(latent_dim, self.code_dim, predictor) if cfg.members > 1
-                          else ResidualMLPPredictor(latent_dim, self.code_dim, predictor))
+        if cfg.predictor == "conv":
+            if map_shape is None:
+                raise ConfigValueError("predictor", "=conv predicts map latents: the low level's encoder must be kind=map")
+            self.predictor = ConvPredictor(latent_dim, self.code_dim, replace(predictor, kind="conv"), map_shape)
+        else:
+            self.predictor = (EnsemblePredictor(latent_dim, self.code_dim, predictor) if cfg.members > 1
+                              else ResidualMLPPredictor(latent_dim, self.code_dim, predictor))
         self.disagreement_limits: list[float] | None = None  # one-step-ahead p99 on held-out data, set by train-high
         self.register_buffer("center", torch.zeros(self.code_dim))
         self.register_buffer("half_width", torch.ones(self.code_dim))

@@ -51,7 +51,8 @@ class JEPAWorldModel(nn.Module):
         self.encoder = make_encoder(cfg.encoder)
         if cfg.frameskip < 1:
             raise ValueError(f"model.frameskip must be >= 1, got {cfg.frameskip}")
-        self.predictor = make_predictor(cfg.encoder.latent_dim, cfg.action_dim * cfg.frameskip, cfg.predictor)
+        self.map_shape = getattr(self.encoder, "map_shape", None)  # (C, h, w) for a map latent, else None
+        self.predictor = make_predictor(cfg.encoder.latent_dim, cfg.action_dim * cfg.frameskip, cfg.predictor, self.map_shape)
 
     @property
     def latent_dim(self) -> int:
@@ -65,6 +66,15 @@ class JEPAWorldModel(nn.Module):
     @property
     def frameskip(self) -> int:
         return self.cfg.frameskip
+
+    def feature_vectors(self, z: torch.Tensor) -> torch.Tensor:
+        """(..., D) latents -> (N, d): the vectors the anti-collapse terms spread out. A vector
+        latent is one; a map latent (C, h, w) is h * w vectors of C channels, one per place (a
+        variance per map cell would ask the image's fixed border to vary)."""
+        if self.map_shape is None:
+            return z.reshape(-1, z.shape[-1])
+        c = self.map_shape[0]
+        return z.reshape(-1, c, z.shape[-1] // c).transpose(1, 2).reshape(-1, c)
 
     @property
     def members(self) -> int:

@@ -4,6 +4,7 @@
 - VICReg covariance: sum of squared off-diagonal covariances, divided by D.
 - SIGReg (LeJEPA): Epps-Pulley test of random 1-D projections against N(0, 1).
 - Temporal smoothness and inverse dynamics work on sequences and live in the objective.
+- `still_channel_hinge`: on latent maps over time (B, T, C, ...), every channel moves somewhere.
 """
 from __future__ import annotations
 
@@ -44,3 +45,12 @@ def sigreg(z: torch.Tensor, num_projections: int = 64, generator: torch.Generato
     directions = torch.randn(d, num_projections, device=z.device, dtype=z.dtype, generator=generator)
     directions = directions / directions.norm(dim=0, keepdim=True)
     return epps_pulley(z @ directions).mean()
+
+
+def still_channel_hinge(maps: torch.Tensor, target_std: float) -> torch.Tensor:
+    """Latent maps (B, T, C, ...) -> mean over windows and channels of relu(target - m), m the
+    std over time of the channel's most moving location: every channel must move somewhere in
+    each window. Without it a map can hold the static scene alone (which varies enough between
+    windows for VICReg) and drop the one thing that moves."""
+    most_moving = maps.std(dim=1).flatten(2).amax(dim=-1)  # (B, C)
+    return torch.relu(target_std - most_moving).mean()

@@ -24,11 +24,10 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from ..config import Checked
 
-from .regularizers import vicreg_covariance, vicreg_variance
+from .regularizers import still_channel_hinge, vicreg_covariance, vicreg_variance
 from .video import context_windows, frames_to_float
 
 
@@ -145,6 +144,5 @@ def map_regularizers(z: torch.Tensor, cfg) -> dict[str, torch.Tensor]:
     location (`cfg`: target_std, locations, time_target_std). Also the latent's mean std, to log."""
     vectors = z.permute(0, 1, 3, 4, 2).reshape(-1, z.shape[2])  # one C-vector per location and frame
     pick = torch.randint(0, len(vectors), (min(cfg.locations, len(vectors)),), device=z.device)
-    most_moving = z.std(dim=1).flatten(2).amax(dim=-1)  # (B, C): per channel, the location that moves most
     return {"var": vicreg_variance(vectors[pick], cfg.target_std), "cov": vicreg_covariance(vectors[pick]),
-            "time_var": F.relu(cfg.time_target_std - most_moving).mean(), "latent_std": vectors[pick].detach().std(0).mean()}
+            "time_var": still_channel_hinge(z, cfg.time_target_std), "latent_std": vectors[pick].detach().std(0).mean()}
