@@ -28,6 +28,8 @@ def latent_per_unit_move(model, z0: torch.Tensor, basis: torch.Tensor | None = N
     if basis is not None:
         moved = moved @ basis
     lengths = moved.norm(dim=-1)
+    # torch's median is the lower middle value and quantile(0.5) interpolates: keep the median
+    # exactly, so every unit measured before `quantile` existed is unchanged
     return float(lengths.median() if quantile == 0.5 else lengths.quantile(quantile)) / k
 
 

@@ -39,15 +39,14 @@ class EncoderConfig(Checked):
     latent_dim: int = 32
     map_channels: int = 4  # kind=map: learned channels of the latent map, after the in_channels of the pooled image
 
-
     def check(self) -> None:
         if self.image_size // self.downsample < 2:
             raise ConfigValueError("downsample", f"={self.downsample} pools a {self.image_size} px image to "
                                    f"{self.image_size // self.downsample} px; the encoder needs at least 2")
         size = (self.in_channels + self.map_channels) * _pooled_side(self) ** 2
         if self.kind == "map" and self.latent_dim != size:
-            raise ConfigValueError("latent_dim", f"kind=map: the latent is the whole map, so latent_dim must be (in_channels "
-                                   f"+ map_channels) * (image_size // downsample)^2 = {size}, got {self.latent_dim}")
+            raise ConfigValueError("latent_dim", f"must be (in_channels + map_channels) * (image_size // downsample)^2 = "
+                                   f"{size} with kind=map (the latent is the whole map), got {self.latent_dim}")
 
 
 def _pooled_side(cfg: EncoderConfig) -> int:

@@ -79,7 +79,7 @@ class HighLevelModel(nn.Module):
         self.members = cfg.members
         if cfg.predictor == "conv":
             if map_shape is None:
-                raise ConfigValueError("predictor", "=conv predicts map latents: the low level's encoder must be kind=map")
+                raise ConfigValueError("predictor", "conv predicts map latents: the low level's encoder must be kind=map")
             self.predictor = ConvPredictor(latent_dim, self.code_dim, replace(predictor, kind="conv"), map_shape)
         else:
             self.predictor = (EnsemblePredictor(latent_dim, self.code_dim, predictor) if cfg.members > 1

@@ -235,7 +235,7 @@ def make_predictor(latent_dim: int, action_dim: int, cfg: PredictorConfig,
     """The predictor of `cfg.kind`; kind "conv" needs the latent's `map_shape` (C, h, w)."""
     if cfg.kind == "conv":
         if map_shape is None:
-            raise ConfigValueError("kind", "=conv predicts a latent map: use it with model.encoder.kind=map")
+            raise ConfigValueError("kind", "conv predicts a latent map: use it with model.encoder.kind=map")
         return ConvPredictor(latent_dim, action_dim, cfg, map_shape)
     return PREDICTORS[cfg.kind](latent_dim, action_dim, cfg)
 
