@@ -9,7 +9,7 @@ from hjepa.actor import make_planner
 from hjepa.config import ConfigValueError
 from hjepa.perception.encoder import EncoderConfig
 from hjepa.world_model import JEPAObjective, JEPAWorldModel, LossConfig, ModelConfig
-from hjepa.world_model.predictor import ConvPredictor, PredictorConfig, make_predictor
+from hjepa.world_model.predictor import ConvPredictor, PredictorConfig, make_predictor, splat
 from hjepa.world_model.regularizers import still_channel_hinge
 
 from test_hierarchy import BFS, MazeWorld
@@ -33,6 +33,25 @@ def test_a_map_latent_is_the_flattened_map_and_its_size_is_checked():
         EncoderConfig(kind="map", image_size=32, downsample=4, map_channels=3, latent_dim=64)
     with pytest.raises(ConfigValueError, match="encoder.kind=map"):
         make_predictor(64, 8, PredictorConfig(kind="conv"))
+
+
+def test_splatting_moves_content_forward_and_lets_two_places_send_to_one():
+    maps = torch.zeros(1, 2, 6, 6)
+    maps[0, 0, 2, 1], maps[0, 0, 2, 2], maps[0, 1, 4, 4] = 1.0, 0.5, 3.0
+    flow = torch.zeros(1, 2, 2, 6, 6)
+    flow[0, 0, 0] = 2.0  # channel 0 moves 2 cells right; channel 1 stays
+    out = splat(maps, flow)
+    assert out[0, 0, 2, 3] == 1.0 and out[0, 0, 2, 4] == 0.5 and out[0, 1, 4, 4] == 3.0
+    assert float(out.sum()) == pytest.approx(4.5)
+    flow[0, 0, 0] = 0.0
+    flow[0, 0, 0, 2, 1], flow[0, 0, 1, 2, 2] = 1.0, 0.5  # (2, 1) onto (2, 2); (2, 2) half a cell down
+    out = splat(maps, flow)
+    assert out[0, 0, 2, 2] == pytest.approx(1.25) and out[0, 0, 3, 2] == pytest.approx(0.25)
+    flow[0, 1, 0, 4, 4] = 5.0  # off the map: lost
+    assert float(splat(maps, flow)[0, 1].sum()) == 0.0
+    flow.requires_grad_(True)
+    splat(maps, flow)[0, 0, 3, 2].backward()
+    assert float(flow.grad[0, 0, 1, 2, 2]) == pytest.approx(0.5)  # d(share below)/d(flow y) = content
 
 
 def test_the_conv_predictor_applies_one_rule_everywhere():

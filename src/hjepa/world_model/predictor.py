@@ -178,19 +178,43 @@ class MoEPredictor(nn.Module):
         return z + out.reshape(z.shape)
 
 
+def splat(maps: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+    """Forward bilinear splatting: each place of `maps` (B, C, h, w) sends its content to itself
+    plus its `flow` (B, C, 2, h, w), (x, y) in cells, shared among the four cells around where it
+    lands; content sent off the map is lost. Many places may send to one (a thing stopped at a
+    wall from anywhere before it), which backward sampling cannot express."""
+    b, c, h, w = maps.shape
+    ys, xs = torch.meshgrid(torch.arange(h, device=maps.device, dtype=maps.dtype),
+                            torch.arange(w, device=maps.device, dtype=maps.dtype), indexing="ij")
+    tx, ty = xs + flow[:, :, 0], ys + flow[:, :, 1]
+    x0, y0 = tx.floor(), ty.floor()
+    fx, fy = tx - x0, ty - y0
+    base = torch.arange(b * c, device=maps.device).reshape(b, c, 1, 1) * (h * w)
+    index, value = [], []
+    for dx, wx in ((0, 1 - fx), (1, fx)):
+        for dy, wy in ((0, 1 - fy), (1, fy)):
+            xi, yi = x0 + dx, y0 + dy
+            inside = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
+            index.append((base + yi.clamp(0, h - 1).long() * w + xi.clamp(0, w - 1).long()).flatten())
+            value.append((maps * wx * wy * inside).flatten())
+    out = maps.new_zeros(b * c * h * w).index_add(0, torch.cat(index), torch.cat(value))
+    return out.reshape(b, c, h, w)
+
+
 class ConvPredictor(nn.Module):
-    """Z' = warp(Z, flow) + r on a latent map Z (C, h, w), flattened to D = C * h * w outside.
+    """Z' = splat(Z, flow) + r on a latent map Z (C, h, w), flattened to D = C * h * w outside.
 
     A trunk of `depth` 3x3 convs of `hidden_dim` channels reads the map with the action broadcast
     as extra channels (dilations 1, 2, 4, 1, ...: three layers see 7 cells away, farther than the
     agent moves in one predictor step at frameskip 4 on a 16-cell map); every layer is scaled and
     shifted per channel by a linear function of the action (FiLM: where things go depends on the
-    action multiplicatively), then GELU. A 1x1 conv gives, per place, a flow (where in Z that place
-    takes its content from, in cells) and a residual r. Things that move are carried by the flow,
-    sub-cell by bilinear sampling; things that stay get zero flow. Both start at zero, so an
-    untrained predictor says "nothing changes". (In a scratch comparison on pooled Rooms frames,
-    the same trunk adding a change alone, without the flow, learned to move the agent far more
-    slowly.)"""
+    action multiplicatively), then GELU. A 1x1 conv gives, per place and channel, a flow (where
+    that channel's content at that place goes, in cells) and a residual r. Things that move are
+    carried by the flow, sub-cell by bilinear splatting (`splat`); things that stay get zero
+    flow, each channel its own, so the agent can move while the walls under it stay. Flow and
+    residual start at zero, so an untrained predictor says "nothing changes". (On pooled Rooms
+    frames a backward-sampled flow shared by all channels, trained alike, placed the agent about
+    5x farther off after one step: benchmarks/RESULTS.md, issue #27.)"""
 
     members = 1
 
@@ -206,12 +230,9 @@ class ConvPredictor(nn.Module):
         ins = [c + action_dim] + [width] * (cfg.depth - 1)
         self.convs = nn.ModuleList(nn.Conv2d(i, width, 3, padding=d, dilation=d) for i, d in zip(ins, dilations))
         self.films = nn.ModuleList(nn.Linear(action_dim, 2 * width) for _ in range(cfg.depth))
-        self.out = nn.Conv2d(width, c + 2, 1)  # residual (C), then flow (x, y)
+        self.out = nn.Conv2d(width, 3 * c, 1)  # residual (C), then flow (C x (x, y))
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
-        ys, xs = torch.meshgrid(torch.linspace(-1, 1, h), torch.linspace(-1, 1, w), indexing="ij")
-        self.register_buffer("grid", torch.stack([xs, ys], dim=-1)[None], persistent=False)  # (1, h, w, 2)
-        self.register_buffer("cell", torch.tensor([2.0 / max(w - 1, 1), 2.0 / max(h - 1, 1)]), persistent=False)
 
     def forward(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
         c, h, w = self.map_shape
@@ -222,9 +243,8 @@ class ConvPredictor(nn.Module):
             scale, shift = film(act)[:, :, None, None].chunk(2, dim=1)
             x = F.gelu(conv(x) * (1 + scale) + shift)
         out = self.out(x)
-        flow = out[:, c:].permute(0, 2, 3, 1) * self.cell  # cells -> grid_sample's [-1, 1] units
-        moved = F.grid_sample(maps, self.grid + flow, mode="bilinear", padding_mode="zeros", align_corners=True)
-        return (moved + out[:, :c]).reshape(z.shape)
+        flow = out[:, c:].reshape(-1, c, 2, h, w)
+        return (splat(maps, flow) + out[:, :c]).reshape(z.shape)
 
 
 PREDICTORS = {"mlp": ResidualMLPPredictor, "ensemble": EnsemblePredictor, "moe": MoEPredictor, "conv": ConvPredictor}
