@@ -3,7 +3,9 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
 from common import BenchmarkOut, headline, provenance  # noqa: E402
@@ -57,3 +59,15 @@ def test_wall_crossings_are_told_from_door_passages():
     assert not crosses_wall(through_door, 32.0, 30.0)
     assert not crosses_wall(along, 32.0, 30.0)
     assert crosses_wall(np.float32([[28, 10], [36, 12], [36, 30]]), 32.0, 30.0)  # past first, by the door only after
+
+
+def test_the_map_benchmark_reads_the_agent_where_the_pooled_image_puts_it():
+    from map_prediction import agent_centroid
+
+    shape = (3, 16, 16)
+    z = torch.zeros(2, *shape)
+    z[0, 0, 5, 3] = 1.0  # row y=5, column x=3: the cell centred at (3.5, 5.5) cells
+    z[1, 0, 2, 2] = z[1, 0, 2, 4] = 0.5  # two halves: the centroid between them
+    z[1, 1] = 7.0  # walls and learned channels are not the agent
+    z[1, 0, 9, 9] = -3.0  # negative mass (a prediction's undershoot) is clipped
+    np.testing.assert_allclose(agent_centroid(z.flatten(1), shape, 64), [[14.0, 22.0], [14.0, 10.0]], atol=1e-5)

@@ -212,9 +212,10 @@ class ConvPredictor(nn.Module):
     that channel's content at that place goes, in cells) and a residual r. Things that move are
     carried by the flow, sub-cell by bilinear splatting (`splat`); things that stay get zero
     flow, each channel its own, so the agent can move while the walls under it stay. Flow and
-    residual start at zero, so an untrained predictor says "nothing changes". (On pooled Rooms
-    frames a backward-sampled flow shared by all channels, trained alike, placed the agent about
-    5x farther off after one step: benchmarks/RESULTS.md, issue #27.)"""
+    residual start at zero, so an untrained predictor says "nothing changes". (Why forward and
+    per channel: a backward-sampled flow shared by all channels, trained alike on pooled Rooms
+    frames in a side-by-side trial for issue #27, placed the agent much farther off: it drags
+    the walls along with the agent, and cannot send many places to one.)"""
 
     members = 1
 
