@@ -13,7 +13,6 @@ import argparse
 import json
 from types import SimpleNamespace
 
-import numpy as np
 import torch
 
 from hjepa.actor import make_planner

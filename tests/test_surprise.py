@@ -12,7 +12,7 @@ from hjepa.train.checkpoint import Checkpoints
 from hjepa.data.physics import PairSet, PhysicsConfig, labelled_clips, possible_clips
 from hjepa.eval.probes import clip_probes
 from hjepa.eval.surprise import auroc, clip_scores, frame_surprise, frames_above, pairwise_accuracy, violation_metrics
-from hjepa.train.video import VideoRunConfig, load_video_model, train_video
+from hjepa.train.video import load_video_model
 from hjepa.world_model.spatial_video import (SpatialVideoJEPA, SpatialVideoJEPAObjective, SpatialVideoLossConfig,
                                              SpatialVideoModelConfig)
 from hjepa.world_model.video import VideoJEPA, VideoJEPAObjective, VideoLossConfig, VideoModelConfig

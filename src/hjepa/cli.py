@@ -284,7 +284,7 @@ def cmd_value_map(args) -> dict:
     from .configurator import load_world_model
     from .eval.render import save_heatmaps
     from .eval.value import spearman, value_map
-    from .train.checkpoint import CheckpointError, write_json
+    from .train.checkpoint import CheckpointError
     from .train.value import load_value
 
     model = load_world_model(args.run, args.device)

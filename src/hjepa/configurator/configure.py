@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import torch
-
 from ..actor import PlannerConfig
 from ..config import ConfigError, from_dict
 from ..envs import make_world
