@@ -2,6 +2,7 @@
 breadth-first search over the whole latent with a path it keeps while on track."""
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
 
@@ -194,3 +195,64 @@ def test_blurred_map_distances_grow_with_how_far_apart_things_are():
     with pytest.raises(ConfigValueError, match="map latent"):
         LatentBFSPlanner(vector, replace(BFS, search_blur=2.0), torch.eye(2), torch.eye(2), vector).plan(
             torch.zeros(2), torch.ones(2))
+
+
+class MapMaze(MazeWorld):
+    """MazeWorld seen as a map: the latent is a (2, 11, 31) map whose channel 0 holds the agent
+    (its position splatted bilinearly onto the cells, so the channel's centroid is the position)
+    and channel 1 the two walls; a step reads the agent off the map and moves it as MazeWorld."""
+
+    map_shape = (2, 11, 31)
+
+    def __init__(self):
+        super().__init__()
+        walls = torch.zeros(11, 31)
+        walls[2:, 10] = 1.0
+        walls[:9, 20] = 1.0
+        self.walls = walls
+
+    def render(self, pos):
+        from hjepa.world_model.predictor import splat
+
+        n = pos.reshape(-1, 2).shape[0]
+        agent = torch.zeros(n, 1, 11, 31)
+        agent[:, 0, 0, 0] = 1.0
+        moved = splat(agent, pos.reshape(n, 1, 2, 1, 1).expand(n, 1, 2, 11, 31))
+        maps = torch.cat([moved, self.walls.expand(n, 1, 11, 31)], dim=1)
+        return maps.reshape(*pos.shape[:-1], 2 * 11 * 31)
+
+    def position(self, z):
+        from hjepa.actor.latent_search import map_centroids
+
+        return map_centroids(z, self.map_shape)[..., :2]
+
+    def step(self, z, a):
+        return self.render(super().step(self.position(z), a))
+
+
+def test_centroid_distances_keep_growing_and_bfs_plans_through_both_doors_with_them():
+    """search_centroids: distances between the channels' centroids grow with the separation
+    without bound (the blur's stop at a few blur widths), so a goal rooms away is still nearer
+    along the way through the doors."""
+    from hjepa.actor.latent_search import LatentBFSPlanner, map_centroids
+
+    world = MapMaze()
+    at = [world.render(torch.tensor([4.0, 5.0])), world.render(torch.tensor([4.5, 5.25]))]
+    np.testing.assert_allclose(map_centroids(at[1], world.map_shape), [4.5, 5.25, 15.0, 5.0], atol=1e-4)
+    negative = at[0].clone()
+    negative[3] = -2.0  # an undershoot on an empty cell of the agent's channel weighs nothing
+    assert torch.allclose(map_centroids(negative, world.map_shape), map_centroids(at[0], world.map_shape))
+    far = [float((map_centroids(at[0], world.map_shape) - map_centroids(world.render(torch.tensor([4.0 + d, 5.0])),
+                                                                        world.map_shape)).norm()) for d in (1, 4, 16, 24)]
+    np.testing.assert_allclose(far, [1, 4, 16, 24], atol=1e-4)
+    start, goal = world.render(torch.tensor([5.0, 9.0])), world.render(torch.tensor([25.0, 1.0]))
+    planner = make_planner(world, replace(BFS, cell_size=0.6, max_waves=60, search_centroids=True))
+    planner.reset()
+    plan = planner.plan(start, goal)
+    path = world.position(plan.imagined)
+    assert planner.unit == pytest.approx(1.0, abs=1e-4)  # a move of length 1 moves the agent's centroid by 1
+    assert (path[-1] - torch.tensor([25.0, 1.0])).norm() <= 1.0 + 1e-4
+    assert path[:, 1][path[:, 0] < 10.5].min() < 2 and path[:, 1][(path[:, 0] > 19.5) & (path[:, 0] < 20.5)].max() > 8
+    vector = MazeWorld()
+    with pytest.raises(ConfigValueError, match="map latent"):
+        LatentBFSPlanner(vector, replace(BFS, search_centroids=True), torch.eye(2), torch.eye(2), vector)

@@ -102,6 +102,10 @@ class PlannerConfig(Checked):
     # Gaussian of this std, in map cells, so they keep growing with how far apart things are
     # beyond a thing's own size (0: off; overrides search_components)
     search_blur: float = 0.0
+    # bfs on a map latent: distances between the centroids of the map's channels (each channel's
+    # mass, negative parts clipped, in map cells), which grow with separation without bound
+    # (overrides search_blur and search_components)
+    search_centroids: bool = False
     # bfs: which of the 8 headings' lengths is the unit move (0.5: the median; 0.875: the 7th
     # longest, so that a start in a corner, where walls block most headings, does not shrink it)
     unit_quantile: float = 0.5

@@ -65,6 +65,21 @@ def map_blur_basis(map_shape: tuple[int, int, int], sigma: float) -> torch.Tenso
     return torch.nn.functional.conv2d(eye, kernel, padding=radius, groups=c).reshape(c * h * w, -1)
 
 
+def map_centroids(z: torch.Tensor, map_shape: tuple[int, int, int]) -> torch.Tensor:
+    """(..., D) flattened latent maps (C, h, w) -> (..., 2C): the (x, y) centroid, in map cells,
+    of each channel's mass (negative parts clipped; a channel with none sits at the origin).
+    Unlike a distance between maps, which stops growing once two things no longer overlap, the
+    distance between centroids keeps growing with how far apart they are."""
+    c, h, w = map_shape
+    mass = z.reshape(*z.shape[:-1], c, h, w).clamp_min(0)
+    xs = torch.arange(w, device=z.device, dtype=z.dtype)
+    ys = torch.arange(h, device=z.device, dtype=z.dtype)
+    total = mass.sum(dim=(-2, -1)).clamp_min(1e-8)
+    x = (mass.sum(dim=-2) * xs).sum(dim=-1) / total
+    y = (mass.sum(dim=-1) * ys).sum(dim=-1) / total
+    return torch.stack([x, y], dim=-1).flatten(-2)
+
+
 def novel(children: torch.Tensor, nodes: torch.Tensor, radius: float) -> torch.Tensor:
     """Indices (ascending) of the children (C, D) that become nodes: none within `radius` of an
     existing node (N, D), nor of a child kept before them."""
@@ -94,6 +109,7 @@ class LatentBFSPlanner(Planner):
         self.path: Plan | None = None  # the rest of the last path found (replan_distance > 0)
         self.expected: torch.Tensor | None = None  # the latent that path predicted for the current state
         self.blur: torch.Tensor | None = None  # (D, D), built once (search_blur > 0)
+        self.centroid_shape = self.map_shape_for("search_centroids") if cfg.search_centroids else None
 
     def reset(self) -> None:
         super().reset()
@@ -109,13 +125,23 @@ class LatentBFSPlanner(Planner):
         else:
             self.path = self.expected = None
 
+    def map_shape_for(self, setting: str) -> tuple[int, int, int]:
+        """The unit model's map shape (C, h, w), which `setting` needs."""
+        shape = getattr(self.unit_model, "map_shape", None)
+        if shape is None:
+            raise ConfigValueError(setting, "reads a map latent (model.encoder.kind=map); this one is a vector")
+        return shape
+
     def project(self, z: torch.Tensor) -> torch.Tensor:
-        """Latents (..., D) as distances are measured: through `search_basis` (as they are without one)."""
+        """Latents (..., D) as distances are measured: the map's channel centroids
+        (search_centroids), through `search_basis`, or as they are."""
+        if self.centroid_shape is not None:
+            return map_centroids(z, self.centroid_shape)
         return z if self.basis is None else z @ self.basis
 
     def distance(self, z: torch.Tensor, z_goal: torch.Tensor) -> torch.Tensor:
-        """(N,) distances of latents (N, D) to the goal along the controllable directions."""
-        return self.project(z - z_goal).norm(dim=-1)
+        """(N,) distances of latents (N, D) to the goal, between their projections."""
+        return (self.project(z) - self.project(z_goal)).norm(dim=-1)
 
     def grow(self, z0: torch.Tensor, frontier: torch.Tensor, points: torch.Tensor, radius: float):
         """All children of the frontier (F, D) in one batched step; those that become nodes, by
@@ -138,7 +164,7 @@ class LatentBFSPlanner(Planner):
     def plan(self, z0: torch.Tensor, z_goal: torch.Tensor) -> Plan:
         if self.unit is None:  # the episode's first plan
             self.basis = self.search_basis(z0)
-            self.unit = latent_per_unit_move(self.unit_model, z0, self.basis, quantile=self.cfg.unit_quantile)
+            self.unit = latent_per_unit_move(self.unit_model, z0, quantile=self.cfg.unit_quantile, project=self.project)
         if self.on_track(z0):
             return self.path
         self.path = self.search(z0, z_goal)
@@ -148,12 +174,11 @@ class LatentBFSPlanner(Planner):
         """What distances are measured along: the blur of a map latent (search_blur), the
         controllable directions (search_components), or the whole latent (None)."""
         cfg = self.cfg
+        if self.centroid_shape is not None:
+            return None  # distances between centroids (project)
         if cfg.search_blur > 0:
-            shape = getattr(self.unit_model, "map_shape", None)
-            if shape is None:
-                raise ConfigValueError("search_blur", "blurs a map latent (model.encoder.kind=map); this one is a vector")
             if self.blur is None:
-                self.blur = map_blur_basis(shape, cfg.search_blur).to(z0)
+                self.blur = map_blur_basis(self.map_shape_for("search_blur"), cfg.search_blur).to(z0)
             return self.blur
         if cfg.search_components:
             return controllable_basis(self.unit_model, z0, cfg.search_components, self.generator)
@@ -163,7 +188,7 @@ class LatentBFSPlanner(Planner):
         """Whether the rest of the last path still holds: the agent is where it predicted."""
         if self.cfg.replan_distance <= 0 or self.path is None or self.expected is None:
             return False
-        return float(self.project(z0 - self.expected).norm()) <= self.cfg.replan_distance * self.unit
+        return float(self.distance(z0[None], self.expected)[0]) <= self.cfg.replan_distance * self.unit
 
     def search(self, z0: torch.Tensor, z_goal: torch.Tensor) -> Plan:
         """Breadth-first from z0 (D,) until a node is within `goal_tolerance` of the goal."""
@@ -214,4 +239,4 @@ def held_moves(cfg: PlannerConfig, frameskip: int) -> tuple[torch.Tensor, torch.
     return steps.repeat(1, frameskip), steps
 
 
-__all__ = ["LatentBFSPlanner", "controllable_basis", "held_moves", "map_blur_basis", "novel"]
+__all__ = ["LatentBFSPlanner", "controllable_basis", "held_moves", "map_blur_basis", "map_centroids", "novel"]
