@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from common import headline, provenance
+from hjepa.actor.latent_search import map_centroids
 from hjepa.agent import Agent
 from hjepa.envs.rooms import Rooms, RoomsPhysics
 from hjepa.seeds import SPLITS, task_seed
@@ -29,13 +30,8 @@ from hjepa.seeds import SPLITS, task_seed
 
 def agent_centroid(z: torch.Tensor, map_shape: tuple[int, int, int], image_size: int) -> np.ndarray:
     """(N, D) map latents -> (N, 2) (x, y) pixel centroid of channel 0, negative values clipped."""
-    c, h, w = map_shape
-    agent = z.reshape(-1, c, h, w)[:, 0].clamp_min(0)
-    cell = image_size / w
-    xs = (torch.arange(w, dtype=z.dtype) + 0.5) * cell
-    ys = (torch.arange(h, dtype=z.dtype) + 0.5) * cell
-    mass = agent.sum(dim=(1, 2)).clamp_min(1e-8)
-    return torch.stack([(agent.sum(1) * xs).sum(-1) / mass, (agent.sum(2) * ys).sum(-1) / mass], -1).numpy()
+    cell = image_size / map_shape[-1]
+    return ((map_centroids(z, map_shape)[:, :2] + 0.5) * cell).numpy()
 
 
 @torch.no_grad()

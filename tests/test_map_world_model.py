@@ -232,8 +232,8 @@ class MapMaze(MazeWorld):
 
 def test_centroid_distances_keep_growing_and_bfs_plans_through_both_doors_with_them():
     """search_centroids: distances between the channels' centroids grow with the separation
-    without bound (the blur's stop at a few blur widths), so a goal rooms away is still nearer
-    along the way through the doors."""
+    without bound (a blurred distance stops after a few blur widths), so a goal rooms away is
+    still nearer along the way through the doors."""
     from hjepa.actor.latent_search import LatentBFSPlanner, map_centroids
 
     world = MapMaze()

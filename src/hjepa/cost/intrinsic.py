@@ -15,21 +15,18 @@ import math
 import torch
 
 
-def latent_per_unit_move(model, z0: torch.Tensor, basis: torch.Tensor | None = None, quantile: float = 0.5,
-                         project=None) -> float:
+def latent_per_unit_move(model, z0: torch.Tensor, quantile: float = 0.5, project=None) -> float:
     """Latent distance of a move of length 1 from z0 (D,): one predictor step of unit actions in
     8 headings, distance over steps, median (a wall may block a few of the headings; `quantile`
-    another of the 8, for a start in a corner that blocks most). With a `basis` (D, r) the
-    distance is measured in the latent projected onto it; with `project` (a function of latents
-    (N, D) -> (N, r)), between the projections of the states."""
+    another of the 8, for a start in a corner that blocks most). With `project` (a function of
+    latents (N, D) -> (N, r): a basis, a map's centroids) the distance is measured between the
+    projections of the states."""
     k = getattr(model, "frameskip", 1)
     angles = torch.arange(8, device=z0.device, dtype=z0.dtype) * (math.pi / 4)
     actions = torch.stack([angles.cos(), angles.sin()], -1)[:, None].expand(8, k, 2)
     with torch.no_grad():
         after = model.rollout(z0.expand(8, -1), actions)[:, -1]
     moved = project(after) - project(z0[None]) if project is not None else after - z0
-    if basis is not None:
-        moved = moved @ basis
     lengths = moved.norm(dim=-1)
     # torch's median is the lower middle value and quantile(0.5) interpolates: keep the median
     # exactly, so every unit measured before `quantile` existed is unchanged
