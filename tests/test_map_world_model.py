@@ -98,7 +98,7 @@ def test_map_latents_are_regularized_per_place_and_every_channel_must_move():
 def test_the_search_over_the_whole_latent_keeps_its_path_while_the_agent_is_on_it():
     """search_components=0: distances in the whole latent (a map's few principal directions near
     the start say nothing of far places). With replan_distance the agent follows the path found,
-    searching again only when it lands off it."""
+    searching again only when it lands off it or its goal changes."""
     world, start, goal = MazeWorld(), torch.tensor([5.0, 9.0]), torch.tensor([25.0, 9.0])
     cfg = replace(BFS, cell_size=0.6, max_waves=60, search_components=0, replan_distance=0.5)
     planner = make_planner(world, cfg)
@@ -108,6 +108,8 @@ def test_the_search_over_the_whole_latent_keeps_its_path_while_the_agent_is_on_i
     assert (first.imagined[-1] - goal).norm() <= 1.0 + 1e-4 and first.imagined[:, 1].min() < 2  # by the lower door
     z = world.step(start, first.actions[0])
     planner.shift(1)
+    elsewhere = torch.tensor([5.0, 15.0])  # a new goal (a hierarchical planner's next subgoal): the old path is dropped
+    assert planner.on_track(z, goal) and not planner.on_track(z, elsewhere)
     kept = planner.plan(z, goal)  # where the path said: no search
     assert kept.iterations == 0 and torch.equal(kept.actions, first.actions[1:])
     planner.shift(1)

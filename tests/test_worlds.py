@@ -218,6 +218,24 @@ def test_rooms_data_and_world_protocol_with_a_budget():
     assert truncated and not terminated
 
 
+def test_rooms_walks_that_redraw_their_heading_when_blocked_stop_pushing_into_walls():
+    from hjepa.envs.rooms import RoomsCollectConfig, collect_rooms
+
+    plain, redraw = (collect_rooms(RoomsCollectConfig(num_trajectories=40, length=32, seed=3, redraw_on_block=r),
+                                   progress=False) for r in (False, True))
+    assert np.array_equal(plain.states[:, 0], redraw.states[:, 0])  # same starts and layouts
+    assert np.array_equal(plain.layouts, redraw.layouts)
+    # a plain walk keeps its heading into the wall; a redrawing one turns away
+    assert redraw.meta["blocked_step_fraction"] < 0.5 * plain.meta["blocked_step_fraction"]
+    moved = np.linalg.norm(np.diff(redraw.states, axis=1), axis=-1)
+    asked = np.minimum(np.linalg.norm(redraw.actions, axis=-1), 2.45)
+    blocked = moved < 0.5 * asked
+    heading = np.arctan2(redraw.actions[..., 1], redraw.actions[..., 0])
+    turn = np.abs(np.angle(np.exp(1j * (heading[:, 1:] - heading[:, :-1]))))
+    # after a blocked step the next heading is uniform (mean turn ~pi/2), otherwise von Mises noise around the same one
+    assert turn[blocked[:, :-1]].mean() > 1.2 > 0.8 > turn[~blocked[:, :-1]].mean()
+
+
 def test_frame_stack_shows_the_last_frames_oldest_first():
     world = GymWorld("hjepa-test/Dot-v0", image_size=16, state_key="pos", frame_stack=2)
     assert world.obs_shape == (6, 16, 16)

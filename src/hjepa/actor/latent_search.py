@@ -22,7 +22,8 @@ and kept inside its box; the hierarchical planner hands the path's latents down 
 
 With `replan_distance` > 0 the agent follows the path it found, one decision step at a time,
 while each state it lands in is within that many unit moves of the latent the path predicted
-there; a search costs hundreds of predictor calls, following costs none.
+there and the goal is the one it was searched toward; a search costs hundreds of predictor
+calls, following costs none.
 
 When no node is nearer the goal than the start, the plan is the single move predicted nearest
 the goal latent. Edges that violate a guardrail are never added. Shapes: latents (N, D), moves
@@ -108,12 +109,13 @@ class LatentBFSPlanner(Planner):
         self.basis: torch.Tensor | None = None  # (D, r), measured with the unit at the episode's first plan
         self.path: Plan | None = None  # the rest of the last path found (replan_distance > 0)
         self.expected: torch.Tensor | None = None  # the latent that path predicted for the current state
+        self.path_goal: torch.Tensor | None = None  # the goal that path was searched toward
         self.blur: torch.Tensor | None = None  # (D, D), built once (search_blur > 0)
         self.centroid_shape = self.map_shape_for("search_centroids") if cfg.search_centroids else None
 
     def reset(self) -> None:
         super().reset()
-        self.path = self.expected = None
+        self.path = self.expected = self.path_goal = None
 
     def shift(self, steps: int = 1) -> None:
         """The agent executed `steps` decision steps of the last plan: keep the rest of its path."""
@@ -165,9 +167,9 @@ class LatentBFSPlanner(Planner):
         if self.unit is None:  # the episode's first plan
             self.basis = self.search_basis(z0)
             self.unit = latent_per_unit_move(self.unit_model, z0, quantile=self.cfg.unit_quantile, project=self.project)
-        if self.on_track(z0):
+        if self.on_track(z0, z_goal):
             return self.path
-        self.path = self.search(z0, z_goal)
+        self.path, self.path_goal = self.search(z0, z_goal), z_goal
         return self.path
 
     def search_basis(self, z0: torch.Tensor) -> torch.Tensor | None:
@@ -184,9 +186,12 @@ class LatentBFSPlanner(Planner):
             return controllable_basis(self.unit_model, z0, cfg.search_components, self.generator)
         return None
 
-    def on_track(self, z0: torch.Tensor) -> bool:
-        """Whether the rest of the last path still holds: the agent is where it predicted."""
+    def on_track(self, z0: torch.Tensor, z_goal: torch.Tensor) -> bool:
+        """Whether the rest of the last path still holds: it leads to this goal (a hierarchical
+        planner hands down a new subgoal now and then) and the agent is where it predicted."""
         if self.cfg.replan_distance <= 0 or self.path is None or self.expected is None:
+            return False
+        if not torch.equal(self.path_goal, z_goal):
             return False
         return float(self.distance(z0[None], self.expected)[0]) <= self.cfg.replan_distance * self.unit
 

@@ -258,10 +258,24 @@ class Rooms(DotGoalEnv):
 
 @dataclass
 class RoomsCollectConfig(RandomWalkConfig):
-    """Rooms random walks: `door_fraction` of them start aimed at an open door of their room."""
+    """Rooms random walks: `door_fraction` of them start aimed at an open door of their room.
+
+    With `redraw_on_block` a walk whose step is blocked (it moved less than half of what it
+    asked) draws a new uniform heading for its next steps. Without it a walk that meets a wall
+    pushes into it for the rest of its steps, and the data almost never shows moving away
+    from a wall: a model trained on it predicts no motion there in every direction.
+    """
     FRACTION = ("extra_door_prob",)
     fixed_layout: int | None = None
     extra_door_prob: float = 0.35
+    redraw_on_block: bool = False
+
+
+def rotate(vectors: np.ndarray, angle: np.ndarray) -> np.ndarray:
+    """(B, 2) vectors turned by (B,) angles, float32."""
+    c, s = np.cos(angle), np.sin(angle)
+    x, y = vectors[:, 0], vectors[:, 1]
+    return np.stack([c * x - s * y, s * x + c * y], axis=-1).astype(np.float32)
 
 
 def collect_rooms(cfg: RoomsCollectConfig, progress: bool = True) -> TrajectoryDataset:
@@ -269,7 +283,7 @@ def collect_rooms(cfg: RoomsCollectConfig, progress: bool = True) -> TrajectoryD
     rng = np.random.default_rng(task_seed("collect", cfg.seed, 0))  # the collect range: never an evaluation task
     obs_chunks, act_chunks, state_chunks, layout_chunks = [], [], [], []
     bar = tqdm(total=cfg.num_trajectories, desc="collect", unit="traj", disable=not progress)
-    remaining = cfg.num_trajectories
+    remaining, blocked_steps = cfg.num_trajectories, 0
     while remaining > 0:
         n, done = min(cfg.chunk, remaining), cfg.num_trajectories - remaining
         if cfg.fixed_layout is not None:
@@ -286,12 +300,19 @@ def collect_rooms(cfg: RoomsCollectConfig, progress: bool = True) -> TrajectoryD
             if doors:
                 d = door_point(layouts[b], doors[rng.integers(len(doors))]) - pos[b]
                 heading[b] = np.arctan2(d[1], d[0])
-        actions = random_walk_actions(rng, heading, cfg)
+        relative = random_walk_actions(rng, np.zeros(n), cfg)  # (n, T, 2) around heading 0, turned per step below
+        actions = np.empty_like(relative)
         obs = np.empty((n, cfg.length + 1, 2, SIZE, SIZE), np.uint8)
         states = np.empty((n, cfg.length + 1, 2), np.float32)
         obs[:, 0], states[:, 0] = np.round(RoomsPhysics.render(pos, masks) * 255), pos
         for t in range(cfg.length):
-            pos = RoomsPhysics.step(pos, actions[:, t], masks)
+            actions[:, t] = rotate(relative[:, t], heading)
+            new = RoomsPhysics.step(pos, actions[:, t], masks)
+            blocked = np.linalg.norm(new - pos, axis=1) < 0.5 * np.linalg.norm(clip_action_norm(actions[:, t]), axis=1)
+            blocked_steps += int(blocked.sum())
+            if cfg.redraw_on_block:
+                heading = np.where(blocked, rng.uniform(-np.pi, np.pi, size=n), heading)
+            pos = new
             obs[:, t + 1], states[:, t + 1] = np.round(RoomsPhysics.render(pos, masks) * 255), pos
         obs_chunks.append(obs)
         act_chunks.append(actions)
@@ -304,6 +325,7 @@ def collect_rooms(cfg: RoomsCollectConfig, progress: bool = True) -> TrajectoryD
     rooms = room_index(states)
     meta = {"world": "rooms", "env": "Rooms", "collector": "random_walk", "seed": cfg.seed,
             "room_change_fraction": float((rooms != rooms[:, :1]).any(axis=1).mean()),
+            "blocked_step_fraction": blocked_steps / (cfg.num_trajectories * cfg.length),
             "collect_config": {k: v for k, v in vars(cfg).items()}}
     return TrajectoryDataset(np.concatenate(obs_chunks), np.concatenate(act_chunks), states,
                              np.concatenate(layout_chunks), meta)
