@@ -221,7 +221,7 @@ def test_rooms_data_and_world_protocol_with_a_budget():
 def test_rooms_walks_that_redraw_their_heading_when_blocked_stop_pushing_into_walls():
     from hjepa.envs.rooms import RoomsCollectConfig, collect_rooms
 
-    plain, redraw = (collect_rooms(RoomsCollectConfig(num_trajectories=40, length=32, seed=3, redraw_on_block=r),
+    plain, redraw = (collect_rooms(RoomsCollectConfig(num_trajectories=40, length=32, seed=3, redraw_on_block=float(r)),
                                    progress=False) for r in (False, True))
     assert np.array_equal(plain.states[:, 0], redraw.states[:, 0])  # same starts and layouts
     assert np.array_equal(plain.layouts, redraw.layouts)

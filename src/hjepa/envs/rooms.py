@@ -260,15 +260,18 @@ class Rooms(DotGoalEnv):
 class RoomsCollectConfig(RandomWalkConfig):
     """Rooms random walks: `door_fraction` of them start aimed at an open door of their room.
 
-    With `redraw_on_block` a walk whose step is blocked (it moved less than half of what it
-    asked) draws a new uniform heading for its next steps. Without it a walk that meets a wall
-    pushes into it for the rest of its steps, and the data almost never shows moving away
-    from a wall: a model trained on it predicts no motion there in every direction.
+    A walk whose step is blocked (it moved less than half of what it asked) draws a new uniform
+    heading for its next steps with probability `redraw_on_block`. At 0 a walk that meets a
+    wall pushes into it for the rest of its steps, and the data almost never shows moving away
+    from a wall: a model trained on it predicts no motion there in every direction. At 1 a walk
+    turns at its first blocked step, and the data almost never shows a push held into a wall
+    for a predictor step: a model trained on it walks through walls. In between, a walk pushes
+    for 1 / `redraw_on_block` steps on average, then turns.
     """
-    FRACTION = ("extra_door_prob",)
+    FRACTION = ("extra_door_prob", "redraw_on_block")
     fixed_layout: int | None = None
     extra_door_prob: float = 0.35
-    redraw_on_block: bool = False
+    redraw_on_block: float = 0.0
 
 
 def rotate(vectors: np.ndarray, angle: np.ndarray) -> np.ndarray:
@@ -310,8 +313,9 @@ def collect_rooms(cfg: RoomsCollectConfig, progress: bool = True) -> TrajectoryD
             new = RoomsPhysics.step(pos, actions[:, t], masks)
             blocked = np.linalg.norm(new - pos, axis=1) < 0.5 * np.linalg.norm(clip_action_norm(actions[:, t]), axis=1)
             blocked_steps += int(blocked.sum())
-            if cfg.redraw_on_block:
-                heading = np.where(blocked, rng.uniform(-np.pi, np.pi, size=n), heading)
+            if cfg.redraw_on_block > 0:
+                redraw = blocked & (rng.random(n) < cfg.redraw_on_block)
+                heading = np.where(redraw, rng.uniform(-np.pi, np.pi, size=n), heading)
             pos = new
             obs[:, t + 1], states[:, t + 1] = np.round(RoomsPhysics.render(pos, masks) * 255), pos
         obs_chunks.append(obs)
