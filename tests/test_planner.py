@@ -302,6 +302,26 @@ def test_episodic_correction_follows_the_memory_and_its_units():
     assert torch.allclose(corrected.next(torch.zeros(1, 2), push), torch.tensor([[6.0, 0.0]]))
 
 
+def test_repeating_one_memory_makes_the_nearest_confidence_no_surer():
+    """Pinned against a wall for 40 steps, the agent remembers one push 39 times. A move up
+    (|da|^2 = 4 over k = 2 steps: weight exp(-1) per memory) is not that push: under "sum" the
+    39 weak weights add up to full confidence and cancel the move up; under "nearest" the push's
+    residual applies with the one weight exp(-1)."""
+    from hjepa.world_model.correction import EpisodicCorrection
+
+    world, up = SteppedWorld(), torch.tensor([[0.0, 1.0, 0.0, 1.0]])
+    summed, nearest = (EpisodicCorrection(world, _stuck_memory(40), 1.0, 1.0, confidence=c) for c in ("sum", "nearest"))
+    assert torch.allclose(world.next(torch.zeros(1, 2), up), torch.tensor([[0.0, 2.0]]))
+    w = float(torch.exp(torch.tensor(-1.0)))
+    assert torch.allclose(summed.next(torch.zeros(1, 2), up), torch.tensor([[-2.0, 2.0]]), atol=1e-5)
+    assert torch.allclose(nearest.next(torch.zeros(1, 2), up), torch.tensor([[-2.0 * w, 2.0]]), atol=1e-5)
+    push = torch.tensor([[1.0, 0.0, 1.0, 0.0]])  # the push itself: both reproduce what happened
+    for corrected in (summed, nearest):
+        assert torch.allclose(corrected.next(torch.zeros(1, 2), push), torch.zeros(1, 2), atol=1e-5)
+    with pytest.raises(ValueError, match="confidence"):
+        EpisodicCorrection(world, _stuck_memory(1), 1.0, 1.0, confidence="mean")
+
+
 class ScaledStepWorld(SteppedWorld):
     """z' = z + 3 (sum of the step's actions): a move of length 1 is 3 latent units."""
 

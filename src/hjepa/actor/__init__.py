@@ -52,7 +52,8 @@ def make_planner(model, cfg: PlannerConfig, guardrails: Sequence[Guardrail] = ()
             raise ConfigError("correction_radius > 0 needs the agent's short-term memory: pass memory= to make_planner")
         if cfg.correction_action_radius <= 0:
             raise ConfigError(f"correction_action_radius must be positive, got {cfg.correction_action_radius}")
-        model = EpisodicCorrection(model, memory, cfg.correction_radius, cfg.correction_action_radius)
+        model = EpisodicCorrection(model, memory, cfg.correction_radius, cfg.correction_action_radius,
+                                    cfg.correction_confidence)
     if cfg.name in ("astar", "wavefront", "bfs") and model.cfg.action_dim != 2:
         raise ConfigError(f"{cfg.name} searches over headings of a 2-D displacement; this model's actions have "
                           f"{model.cfg.action_dim} dimensions: use cem, mppi, gradient or a hybrid")

@@ -39,7 +39,7 @@ class PlannerConfig(Checked):
                    "correction_radius", "correction_action_radius", "tolerance", "refine_steps", "goal_radius",
                    "dedup_radius", "goal_tolerance", "seed", "uncertainty_weight", "search_components", "replan_distance", "search_blur")
     FRACTION = ("final_share", "explore_fraction", "unit_quantile")
-    CHOICES = {"name": PLANNER_NAMES, "heuristic": ("value", "zero")}
+    CHOICES = {"name": PLANNER_NAMES, "heuristic": ("value", "zero"), "correction_confidence": ("sum", "nearest")}
     name: str = "mppi"  # mppi | cem | gradient | cem+grad | mppi+grad | astar | wavefront | bfs (a high level's)
     horizon: int = 8  # decision steps
     action_repeat: int = 4  # env steps per decision step
@@ -67,6 +67,9 @@ class PlannerConfig(Checked):
     # episode at nearby states (within correction_radius moves) and actions (correction_action_radius).
     correction_radius: float = 0.0  # 0: off
     correction_action_radius: float = 1.0
+    # How much of the remembered mean residual applies: "sum" min(1, sum of kernel weights),
+    # "nearest" the weight of the most similar memory (repeats of one memory add nothing).
+    correction_confidence: str = "sum"
     # Pessimism (cost/uncertainty.py): with an ensemble world model, a plan also pays this much per
     # unit of the members' mean disagreement along it (dimensionless: both are latent distances).
     uncertainty_weight: float = 0.0  # 0: off

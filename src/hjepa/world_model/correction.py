@@ -9,8 +9,15 @@ mistake: after each predictor step's worth of actions, the state it lands in dif
 predicted one. This adapter remembers those residuals r_m = z_m' - f(z_m, a_m) and adds them,
 kernel-weighted, to every later prediction from a nearby state with a similar action:
 
-    f_c(z, a) = f(z, a) + sum_m w_m r_m / max(1, sum_m w_m),
+    f_c(z, a) = f(z, a) + c(w) sum_m w_m r_m / sum_m w_m,
     w_m = exp(-||z - z_m||^2 / (2 (sigma_z s)^2) - ||a - a_m||^2 / (2 sigma_a^2 k)),
+
+the kernel-weighted mean residual, applied with a confidence c(w) in [0, 1]: `"sum"`,
+min(1, sum_m w_m), or `"nearest"`, max_m w_m, the weight of the one most similar memory. An
+agent pinned against a wall remembers the same push dozens of times; under "sum" their small
+weights for a move 90 degrees away add up to full confidence, and the push's residual ("no
+motion") cancels the free move too, so the planner sees no way out (Rooms, benchmarks/RESULTS.md
+2026-12-03). Under "nearest" repeating a memory adds nothing.
 
 with s the latent length of a unit move (calibrated at the episode's first state, as for the
 revisit cost), so sigma_z is in moves of length 1 (pixels), sigma_a in action units per
@@ -27,6 +34,19 @@ from torch import nn
 from .jepa import JEPAWorldModel
 
 
+def sum_confidence(log_w: torch.Tensor) -> torch.Tensor:
+    """(..., 1) min(1, sum_m w_m) of log weights (..., M): many weak memories make a full one."""
+    return log_w.logsumexp(-1, keepdim=True).exp().clamp_max(1.0)
+
+
+def nearest_confidence(log_w: torch.Tensor) -> torch.Tensor:
+    """(..., 1) max_m w_m of log weights (..., M): as sure as the most similar memory."""
+    return log_w.max(-1, keepdim=True).values.exp()
+
+
+CONFIDENCE = {"sum": sum_confidence, "nearest": nearest_confidence}
+
+
 class EpisodicCorrection(nn.Module):
     """Wraps a world model; `next` and the rollouts add this episode's observed residuals.
 
@@ -34,11 +54,13 @@ class EpisodicCorrection(nn.Module):
     taken from `states[i]` (so at planning time there is one more state than actions).
     """
 
-    def __init__(self, model, memory, state_radius: float, action_radius: float):
+    def __init__(self, model, memory, state_radius: float, action_radius: float, confidence: str = "sum"):
         super().__init__()
         if state_radius <= 0 or action_radius <= 0:
             raise ValueError(f"correction radii must be positive, got {state_radius} and {action_radius}")
-        self.model, self.memory = model, memory
+        if confidence not in CONFIDENCE:
+            raise ValueError(f"correction confidence must be one of {list(CONFIDENCE)}, got {confidence!r}")
+        self.model, self.memory, self.confidence = model, memory, CONFIDENCE[confidence]
         self.state_radius, self.action_radius = state_radius, action_radius
         self._last_state, self._table = None, None
 
@@ -128,9 +150,8 @@ class EpisodicCorrection(nn.Module):
         flat_z, flat_a = z.reshape(-1, z.shape[-1]), a.reshape(-1, a.shape[-1])
         log_w = (-torch.cdist(flat_z, starts).pow(2) / (2 * (self.state_radius * unit) ** 2)
                  - torch.cdist(flat_a, inputs).pow(2) / self.action_variance())
-        w = log_w.exp()
-        w = w / w.sum(-1, keepdim=True).clamp_min(1.0)
-        return prediction + (w @ residuals).reshape(prediction.shape)
+        mean_residual = torch.softmax(log_w, -1) @ residuals
+        return prediction + (self.confidence(log_w) * mean_residual).reshape(prediction.shape)
 
 
 class MacroCorrection(EpisodicCorrection):
