@@ -221,8 +221,8 @@ def test_rooms_data_and_world_protocol_with_a_budget():
 def test_rooms_walks_that_redraw_their_heading_when_blocked_stop_pushing_into_walls():
     from hjepa.envs.rooms import RoomsCollectConfig, collect_rooms
 
-    plain, redraw = (collect_rooms(RoomsCollectConfig(num_trajectories=40, length=32, seed=3, redraw_on_block=float(r)),
-                                   progress=False) for r in (False, True))
+    plain, redraw = (collect_rooms(RoomsCollectConfig(num_trajectories=40, length=32, seed=3, redraw_on_block=r),
+                                   progress=False) for r in (0.0, 1.0))
     assert np.array_equal(plain.states[:, 0], redraw.states[:, 0])  # same starts and layouts
     assert np.array_equal(plain.layouts, redraw.layouts)
     # a plain walk keeps its heading into the wall; a redrawing one turns away
