@@ -225,6 +225,26 @@ def test_breadth_first_search_over_macro_codes_goes_through_both_doors_label_fre
     assert path[(path[:, 0] > 10).nonzero()[0, 0], 1] < 2  # through the lower door first
 
 
+def test_breadth_first_moves_stay_in_the_codes_box_unless_it_is_lifted():
+    """A held move that encodes outside the data's box [-1, 1]^m is clipped onto it at
+    `max_action=1`, and left where it is with `max_action=None` (the unbounded-box ablation):
+    the high level's search reads its planner's bound, as the samplers do."""
+    from hjepa.actor.hierarchical import macro_moves
+
+    class Doubling(ExactMacros):
+        def encode_macro(self, actions):
+            return 2 * actions.mean(-2)
+
+    model, moves = Doubling(MazeWorld()), torch.tensor([[1.0, 0.0], [0.25, -0.25]])
+    assert torch.allclose(macro_moves(model, moves, 1.0), torch.tensor([[1.0, 0.0], [0.5, -0.5]]))
+    assert torch.allclose(macro_moves(model, moves, None), torch.tensor([[2.0, 0.0], [0.5, -0.5]]))
+    bounded = make_hierarchical(make_planner(MazeWorld(), PlannerConfig(**LOW)), [model],
+                                HierarchyConfig(planner=replace(BFS, max_action=1.0)))
+    unbounded = make_hierarchical(make_planner(MazeWorld(), PlannerConfig(**LOW)), [model],
+                                  HierarchyConfig(planner=replace(BFS, max_action=None)))
+    assert bounded.high[0].moves.abs().max() <= 1.0 and unbounded.high[0].moves.abs().max() == 2.0
+
+
 def test_breadth_first_search_keeps_out_of_a_forbidden_region_and_plans_the_low_level_too():
     world, start, goal = MazeWorld(), torch.tensor([2.0, 5.0]), torch.tensor([8.0, 5.0])
     region = ForbiddenRegion(lambda z: z, low=(4.0, 3.0), high=(6.0, 10.0))

@@ -173,12 +173,15 @@ def high_level_planner(model, cfg: PlannerConfig, guardrails, depth_weight: floa
 
 
 @torch.no_grad()
-def macro_moves(model, lower_moves: torch.Tensor) -> torch.Tensor:
+def macro_moves(model, lower_moves: torch.Tensor, bound: float | None = 1.0) -> torch.Tensor:
     """The discrete moves of a high level for breadth-first search: each move of the level below
-    (M, A) held for one step of this level, encoded by its macro encoder and kept inside its box
-    (M, code_dim). Held moves are the kind of chunk the data's random walks are made of."""
+    (M, A) held for one step of this level, encoded by its macro encoder (M, code_dim) and
+    clipped to [-bound, bound] per code dimension, the box of the data's support at 1 (the
+    planner's `max_action`; None leaves the codes where the encoder put them). Held moves are
+    the kind of chunk the data's random walks are made of."""
     held = lower_moves[:, None].expand(-1, model.env_steps, -1).to(model.center)
-    return model.encode_macro(held).clamp(-1.0, 1.0)
+    codes = model.encode_macro(held)
+    return codes if bound is None else codes.clamp(-bound, bound)
 
 
 def level_bound(model, max_uncertainty: float, level: int) -> list:
@@ -220,7 +223,7 @@ def make_hierarchical(low: Planner, levels: Sequence, cfg: HierarchyConfig, guar
         if i == 0 and cfg.correction_radius > 0:  # level 1's steps are windows of primitive actions in memory
             model = MacroCorrection(model, memory, cfg.correction_radius, cfg.correction_code_radius, low.model)
         if cfg.planner.name == "bfs":
-            moves = macro_moves(model, moves)
+            moves = macro_moves(model, moves, cfg.planner.max_action)
             high.append(LatentBFSPlanner(model, cfg.planner, moves, moves, low.model, bounds))
         else:
             high.append(high_level_planner(model, cfg.planner, bounds, cfg.depth_weight))
