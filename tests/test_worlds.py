@@ -262,3 +262,23 @@ def test_the_docs_example_of_wrapping_an_env_runs(tmp_path, monkeypatch, capsys)
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["world"] == "dot" and result["episodes"] == 1 and result["split"] == "test"
     assert result["random_success_rate"] in (0.0, 1.0) and result["uses_labels"] is False  # one task: solved or not
+
+
+def test_a_map_latent_is_sized_by_the_datasets_own_channels(tmp_path):
+    """`model.encoder.latent_dim` of a map latent is (image channels + map_channels) x side^2,
+    and the image channels come from the dataset: an RGB world's map of 3 + 2 channels is
+    accepted although the config's default in_channels (2) would give another size; a size
+    that fits neither is refused with the right one named."""
+    from hjepa.configurator import train_config_for
+
+    register_world("toy_dot", _ToyWorld)
+    make_world("toy_dot").collect(4, 4, progress=False).save(tmp_path / "d")
+    channels = json.loads((tmp_path / "d" / "meta.json").read_text())["obs_shape"][0]
+    assert channels != 2  # the point: not the default
+    size = (channels + 2) * (16 // 2) ** 2
+    map_set = ["model.encoder.kind=map", "model.encoder.downsample=2", "model.encoder.map_channels=2",
+               "model.predictor.kind=conv"]
+    cfg = train_config_for(str(tmp_path / "d"), map_set + [f"model.encoder.latent_dim={size}"])
+    assert (cfg.model.encoder.in_channels, cfg.model.encoder.latent_dim) == (channels, size)
+    with pytest.raises(ConfigError, match=f"= {size} with kind=map"):
+        train_config_for(str(tmp_path / "d"), map_set + [f"model.encoder.latent_dim={4 * 64}"])

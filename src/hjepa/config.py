@@ -153,6 +153,12 @@ def from_dict(cls, data: dict, where: str = ""):
 
 def apply_overrides(cfg, overrides: list[str]):
     """Return a copy of cfg with each `a.b.c=value` (value parsed as YAML) applied."""
+    return from_dict(type(cfg), overridden_dict(cfg, overrides))
+
+
+def overridden_dict(cfg, overrides: list[str]) -> dict:
+    """cfg as a dict with each `a.b.c=value` applied, keys checked but values not yet: a value's
+    range may depend on keys set later (a map latent's size on the dataset's image channels)."""
     data = to_dict(cfg)
     for item in overrides:
         if "=" not in item:
@@ -166,7 +172,7 @@ def apply_overrides(cfg, overrides: list[str]):
         if parts[-1] not in node:
             raise ConfigError(f"override {item!r}: unknown key {parts[-1]!r}; known: {sorted(node)}")
         node[parts[-1]] = yaml.safe_load(raw)
-    return from_dict(type(cfg), data)
+    return data
 
 
 def load_file(cls, path: str | Path):

@@ -64,10 +64,10 @@ def world_of_run(run_dir: str | Path) -> str:
 def train_config_for(data: str, overrides: list[str], base: RunConfig | None = None) -> RunConfig:
     """A run config for a dataset: the world's tuned training defaults, then the dataset's
     shapes (channels, image size, action dimension), then the user's overrides."""
-    from ..config import apply_overrides
+    from ..config import apply_overrides, overridden_dict
     from ..data.dataset import TrajectoryDataset
 
-    apply_overrides(base or RunConfig(), list(overrides))  # a mistyped override is the first error, before any data
+    overridden_dict(base or RunConfig(), list(overrides))  # a mistyped key is the first error, before any data
     dataset = TrajectoryDataset.load(data, verify_checksums=False, in_memory=False)  # checked: one-line errors
     world = dataset.world
     c, h, w = dataset.obs_shape
