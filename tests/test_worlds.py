@@ -267,8 +267,8 @@ def test_the_docs_example_of_wrapping_an_env_runs(tmp_path, monkeypatch, capsys)
 def test_a_map_latent_is_sized_by_the_datasets_own_channels(tmp_path):
     """`model.encoder.latent_dim` of a map latent is (image channels + map_channels) x side^2,
     and the image channels come from the dataset: an RGB world's map of 3 + 2 channels is
-    accepted although the config's default in_channels (2) would give another size; a size
-    that fits neither is refused with the right one named."""
+    accepted, and the size the config's default in_channels (2) would give is refused with
+    the right one named."""
     from hjepa.configurator import train_config_for
 
     register_world("toy_dot", _ToyWorld)
@@ -281,4 +281,4 @@ def test_a_map_latent_is_sized_by_the_datasets_own_channels(tmp_path):
     cfg = train_config_for(str(tmp_path / "d"), map_set + [f"model.encoder.latent_dim={size}"])
     assert (cfg.model.encoder.in_channels, cfg.model.encoder.latent_dim) == (channels, size)
     with pytest.raises(ConfigError, match=f"= {size} with kind=map"):
-        train_config_for(str(tmp_path / "d"), map_set + [f"model.encoder.latent_dim={4 * 64}"])
+        train_config_for(str(tmp_path / "d"), map_set + [f"model.encoder.latent_dim={(2 + 2) * (16 // 2) ** 2}"])
