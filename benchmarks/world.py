@@ -95,7 +95,7 @@ def main() -> None:
         "mean_steps": result["mean_steps"],
     }
     for key in ("success_by_band", "episodes_by_band", "final_metrics", "random_success_rate", "random_success_by_band", "goal_offset",
-                "budget", "probe_r2", "probe_r2_by_dim", "rollout_error"):
+                "budget", "probe_r2", "probe_r2_by_dim", "rollout_error", "rollout_copy_error"):
         if key in result:
             line[key] = result[key]
     meta = json.loads((data / "meta.json").read_text())  # what the collection did, e.g. how often the block moved

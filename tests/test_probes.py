@@ -1,4 +1,5 @@
 """Linear probes: what a latent knows, read out the same way whatever its scale."""
+import pytest
 import torch
 
 from hjepa.eval.probes import LinearProbe
@@ -23,3 +24,26 @@ def test_linear_probe_leaves_out_a_feature_that_only_moves_by_rounding_noise():
     y = 2 * z[:, :1] + 1
     probe = LinearProbe.fit(z, y)
     assert probe.weight[2, 0] == 0 and abs(probe.weight[0, 0] - 2) < 1e-2 and abs(probe.weight[3, 0] - 1) < 1e-2  # ridge 1e-3 shrinks a little
+
+
+def test_the_copy_baseline_is_what_an_untrained_conv_predictor_scores():
+    """A conv predictor starts at "nothing changes" (zero flow and residual), so its open-loop
+    error is exactly the copy baseline's; both grow with the horizon on data where the agent moves."""
+    from hjepa.envs import make_world
+    from hjepa.eval import copy_error_by_horizon, rollout_error_by_horizon
+    from hjepa.world_model import JEPAWorldModel
+    from hjepa.world_model.jepa import ModelConfig
+    from hjepa.perception.encoder import EncoderConfig
+    from hjepa.world_model.predictor import PredictorConfig
+
+    torch.manual_seed(0)
+    data = make_world("two_rooms").collect(6, 16, seed=0, progress=False)
+    model = JEPAWorldModel(ModelConfig(encoder=EncoderConfig(kind="map", in_channels=2, image_size=65, channels=(4,),
+                                                             map_channels=1, latent_dim=3 * 16 * 16),
+                                       predictor=PredictorConfig(kind="conv", hidden_dim=8, depth=1)))
+    predicted = rollout_error_by_horizon(model, data, horizon=12, num_windows=32)
+    copied = copy_error_by_horizon(model, data, horizon=12, num_windows=32)
+    assert list(copied) == [4, 8, 12]
+    for h in copied:
+        assert predicted[h] == pytest.approx(copied[h], rel=1e-5)
+    assert 0 < copied[4] < copied[12]

@@ -198,7 +198,7 @@ def cmd_eval(args) -> dict:
     from .configurator import load_run_config, load_world_model, planner_for, world_of_run
     from .data import TrajectoryDataset
     from .envs import make_world
-    from .eval import evaluate, position_probe, rollout_error_by_horizon
+    from .eval import copy_error_by_horizon, evaluate, position_probe, rollout_error_by_horizon
     from .eval.render import save_gif
     from .eval.uncertainty import disagreement_report
     from .train.checkpoint import save_weights, write_json
@@ -237,6 +237,8 @@ def cmd_eval(args) -> dict:
                 result["probe_r2_by_dim"] = {name: round(v, 4) for name, v in zip(names, by_column)}
             errors = rollout_error_by_horizon(model, holdout, horizon=min(32, holdout.length))
             result["rollout_error"] = {h: round(errors[h], 4) for h in (1, 2, 4, 8, 16, 32) if h in errors}
+            copied = copy_error_by_horizon(model, holdout, horizon=min(32, holdout.length))  # the no-change baseline
+            result["rollout_copy_error"] = {h: round(copied[h], 4) for h in result["rollout_error"]}
             if model.members > 1:  # an ensemble: calibrate its disagreement on the holdout (RUN/uncertainty.json)
                 report = disagreement_report(model, holdout, horizon=min(16, holdout.length))
                 write_json(run_dir / UNCERTAINTY_FILE, report)
@@ -258,9 +260,10 @@ def cmd_eval(args) -> dict:
             result["random_success_by_band"] = baseline["success_by_band"]
     if args.gif:
         result["gif"] = str(save_gif(records[: args.gif_episodes], args.gif))
-    rows = [(k, v) for k, v in result.items() if k != "rollout_error"]
+    rows = [(k, v) for k, v in result.items() if k not in ("rollout_error", "rollout_copy_error")]
     if "rollout_error" in result:
         rows.append(("rollout error vs horizon", "  ".join(f"h={h}: {e}" for h, e in result["rollout_error"].items())))
+        rows.append(("  predicting no change", "  ".join(f"h={h}: {e}" for h, e in result["rollout_copy_error"].items())))
     print(_table(rows))
     print(json.dumps(result))
     return result

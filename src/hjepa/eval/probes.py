@@ -117,9 +117,22 @@ def rollout_error_by_horizon(model: JEPAWorldModel, dataset: TrajectoryDataset, 
     Reported as the mean squared error ||rollout_h - Enc(x_h)||^2 divided by the total latent
     variance, so 1.0 means an error as large as the spread of the representation itself.
     """
-    k = model.frameskip
     z, actions = encoded_windows(model, dataset, horizon, num_windows, seed)
-    predicted = model.rollout(z[:, 0], actions)
+    return _relative_errors(model.rollout(z[:, 0], actions), z, model.frameskip)
+
+
+@torch.no_grad()
+def copy_error_by_horizon(model: JEPAWorldModel, dataset: TrajectoryDataset, horizon: int, num_windows: int = 512,
+                          seed: int = 0) -> dict[int, float]:
+    """The same error for predicting no change (the first latent, copied), on the same windows as
+    `rollout_error_by_horizon` with the same seed: a predictor that does not beat it has learned
+    less than nothing about what the actions do."""
+    z, _ = encoded_windows(model, dataset, horizon, num_windows, seed)
+    return _relative_errors(z[:, :1].expand(-1, z.shape[1] - 1, -1), z, model.frameskip)
+
+
+def _relative_errors(predicted: torch.Tensor, z: torch.Tensor, k: int) -> dict[int, float]:
+    """{env steps: mean ||predicted - z_h||^2 / total latent variance} for predictions (B, T, D) of z[:, 1:]."""
     scale = z.reshape(-1, z.shape[-1]).var(0).sum()
     errors = ((predicted - z[:, 1:]).pow(2).sum(-1).mean(0) / scale).cpu().tolist()
     return {k * (i + 1): e for i, e in enumerate(errors)}
