@@ -25,11 +25,12 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
-from common import headline, provenance
-from hjepa.actor import SAMPLERS, make_planner
+from common import fail, headline, provenance
+from hjepa.actor import SAMPLERS
 from hjepa.cli import planner_overrides
 from hjepa.configurator import planner_for
 from hjepa.cost.objectives import GoalDistanceCost
+from hjepa.config import ConfigError
 from hjepa.data import TrajectoryDataset
 from hjepa.envs import make_world
 from hjepa.envs.dataset_tasks import DatasetTasks
@@ -105,18 +106,27 @@ def main() -> None:
     p.add_argument("--frameskip", type=int, default=4, help="simulator steps per 'predictor' step (a learned model's frameskip)")
     p.add_argument("--set", nargs="*", default=[], help="planner overrides (cem or mppi)")
     args = p.parse_args()
+    if args.episodes < 1:
+        p.error("--episodes must be at least 1")
     torch.set_num_threads(1)
-    overrides = planner_overrides(args.set)
-    if overrides.get("name", "cem") not in SAMPLERS:
-        p.error(f"the simulator has no gradients: choose a sampler ({', '.join(SAMPLERS)})")
-    cfg = planner_for("pusht", **{"name": "cem", **overrides})
-    world = make_world("pusht")
-    tasks = DatasetTasks(world, TrajectoryDataset.load(args.data, verify_checksums=False), args.goal_offset, args.budget)
+    try:  # a bad dataset or planner setting: one line, not a traceback (ConfigError and DatasetError are ValueErrors)
+        overrides = planner_overrides(args.set)
+        if overrides.get("name", "cem") not in SAMPLERS:
+            raise ConfigError(f"the simulator has no gradients: choose a sampler ({', '.join(SAMPLERS)})")
+        cfg = planner_for("pusht", **{"name": "cem", **overrides})
+        if (cfg.horizon * cfg.action_repeat) % args.frameskip:
+            raise ConfigError(f"horizon {cfg.horizon} x action_repeat {cfg.action_repeat} does not split into "
+                              f"--frameskip {args.frameskip} steps")
+        dataset = TrajectoryDataset.load(args.data, verify_checksums=False)
+        if dataset.world != "pusht":
+            raise ConfigError(f"{args.data} holds {dataset.world!r} trajectories; this oracle plays Push-T")
+        tasks = DatasetTasks(make_world("pusht"), dataset, args.goal_offset, args.budget)
+    except ValueError as err:
+        fail(str(err))
     model = SimulatorModel(args.frameskip, args.cost == "pixels")
     steps = cfg.horizon * cfg.action_repeat // args.frameskip
     cost = FeatureCost(GoalDistanceCost.blend(steps, cfg.final_share).weights)
-    planner = make_planner(model, cfg)
-    planner.cost = cost
+    planner = SAMPLERS[cfg.name](model, cfg, (), cost)
     wins, bands, t0 = [], [], time.time()
     for k in range(args.episodes):
         _, info = tasks.reset(seed=task_seed(args.split, args.seed, k))

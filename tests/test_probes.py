@@ -30,7 +30,7 @@ def test_the_copy_baseline_is_what_an_untrained_conv_predictor_scores():
     """A conv predictor starts at "nothing changes" (zero flow and residual), so its open-loop
     error is exactly the copy baseline's; both grow with the horizon on data where the agent moves."""
     from hjepa.envs import make_world
-    from hjepa.eval import copy_error_by_horizon, rollout_error_by_horizon
+    from hjepa.eval import copy_errors, encoded_windows, prediction_errors, rollout_error_by_horizon
     from hjepa.world_model import JEPAWorldModel
     from hjepa.world_model.jepa import ModelConfig
     from hjepa.perception.encoder import EncoderConfig
@@ -41,8 +41,9 @@ def test_the_copy_baseline_is_what_an_untrained_conv_predictor_scores():
     model = JEPAWorldModel(ModelConfig(encoder=EncoderConfig(kind="map", in_channels=2, image_size=65, channels=(4,),
                                                              map_channels=1, latent_dim=3 * 16 * 16),
                                        predictor=PredictorConfig(kind="conv", hidden_dim=8, depth=1)))
-    predicted = rollout_error_by_horizon(model, data, horizon=12, num_windows=32)
-    copied = copy_error_by_horizon(model, data, horizon=12, num_windows=32)
+    z, actions = encoded_windows(model, data, horizon=12, num_windows=32, seed=0)
+    predicted, copied = prediction_errors(model, z, actions), copy_errors(z, model.frameskip)
+    assert rollout_error_by_horizon(model, data, horizon=12, num_windows=32) == predicted  # the same windows
     assert list(copied) == [4, 8, 12]
     for h in copied:
         assert predicted[h] == pytest.approx(copied[h], rel=1e-5)

@@ -198,7 +198,7 @@ def cmd_eval(args) -> dict:
     from .configurator import load_run_config, load_world_model, planner_for, world_of_run
     from .data import TrajectoryDataset
     from .envs import make_world
-    from .eval import copy_error_by_horizon, evaluate, position_probe, rollout_error_by_horizon
+    from .eval import copy_errors, encoded_windows, evaluate, position_probe, prediction_errors
     from .eval.render import save_gif
     from .eval.uncertainty import disagreement_report
     from .train.checkpoint import save_weights, write_json
@@ -235,9 +235,9 @@ def cmd_eval(args) -> dict:
                 result["probe_r2"] = round(r2, 4)
                 names = world.probe_names or [f"state_{i}" for i in range(len(by_column))]
                 result["probe_r2_by_dim"] = {name: round(v, 4) for name, v in zip(names, by_column)}
-            errors = rollout_error_by_horizon(model, holdout, horizon=min(32, holdout.length))
+            z, actions = encoded_windows(model, holdout, min(32, holdout.length), num_windows=512, seed=0)
+            errors, copied = prediction_errors(model, z, actions), copy_errors(z, model.frameskip)  # and the no-change baseline
             result["rollout_error"] = {h: round(errors[h], 4) for h in (1, 2, 4, 8, 16, 32) if h in errors}
-            copied = copy_error_by_horizon(model, holdout, horizon=min(32, holdout.length))  # the no-change baseline
             result["rollout_copy_error"] = {h: round(copied[h], 4) for h in result["rollout_error"]}
             if model.members > 1:  # an ensemble: calibrate its disagreement on the holdout (RUN/uncertainty.json)
                 report = disagreement_report(model, holdout, horizon=min(16, holdout.length))

@@ -118,17 +118,20 @@ def rollout_error_by_horizon(model: JEPAWorldModel, dataset: TrajectoryDataset, 
     variance, so 1.0 means an error as large as the spread of the representation itself.
     """
     z, actions = encoded_windows(model, dataset, horizon, num_windows, seed)
-    return _relative_errors(model.rollout(z[:, 0], actions), z, model.frameskip)
+    return prediction_errors(model, z, actions)
 
 
 @torch.no_grad()
-def copy_error_by_horizon(model: JEPAWorldModel, dataset: TrajectoryDataset, horizon: int, num_windows: int = 512,
-                          seed: int = 0) -> dict[int, float]:
-    """The same error for predicting no change (the first latent, copied), on the same windows as
-    `rollout_error_by_horizon` with the same seed: a predictor that does not beat it has learned
-    less than nothing about what the actions do."""
-    z, _ = encoded_windows(model, dataset, horizon, num_windows, seed)
-    return _relative_errors(z[:, :1].expand(-1, z.shape[1] - 1, -1), z, model.frameskip)
+def prediction_errors(model: JEPAWorldModel, z: torch.Tensor, actions: torch.Tensor) -> dict[int, float]:
+    """`rollout_error_by_horizon` on windows already encoded by `encoded_windows`."""
+    return _relative_errors(model.rollout(z[:, 0], actions), z, model.frameskip)
+
+
+def copy_errors(z: torch.Tensor, frameskip: int) -> dict[int, float]:
+    """The same error for predicting no change (the first latent, copied) on encoded windows
+    (B, T + 1, D): a predictor that does not beat it has learned less than nothing about what
+    the actions do."""
+    return _relative_errors(z[:, :1].expand(-1, z.shape[1] - 1, -1), z, frameskip)
 
 
 def _relative_errors(predicted: torch.Tensor, z: torch.Tensor, k: int) -> dict[int, float]:
