@@ -8,6 +8,10 @@ on the rest: a ridge probe (the one `hjepa eval` reports) and a two-layer MLP (2
 px, the block angle as cosine and sine). The MLP asks whether the information is there at all,
 the linear probe whether it is there in a form a latent distance sees. Prints one JSON line:
 R^2 per target for each probe and the MLP's median angle error in degrees (random: 90).
+
+For an encoder with a linear head (kind keypoints or conv), `head_input_linear_r2` is the ridge
+probe on what that head reads (soft-argmax keypoints and pooled feature maps): whether the
+encoder's features hold something that its head, trained by the JEPA objective, then drops.
 """
 from __future__ import annotations
 
@@ -42,6 +46,23 @@ def mlp_probe(z_train, y_train, z_test, steps: int, seed: int) -> torch.Tensor:
         return net(z_test) * std + mean
 
 
+def encode_with_head_inputs(model, data: TrajectoryDataset, frames: int, seed: int):
+    """`encode_dataset`'s latents and states, and the input of the encoder's linear head for the
+    same frames (N, F), read by a forward pre-hook; None when the encoder has no `head`."""
+    head, seen = getattr(model.encoder, "head", None), []
+    hook = head.register_forward_pre_hook(lambda _, inputs: seen.append(inputs[0].detach().cpu())) if head else None
+    try:
+        z, states, _ = encode_dataset(model, data, max_frames=frames, seed=seed)
+    finally:
+        if hook is not None:
+            hook.remove()
+    return z, states, torch.cat(seen) if seen else None
+
+
+def standardized(x: torch.Tensor) -> torch.Tensor:
+    return (x - x.mean(0)) / x.std(0).clamp_min(1e-6)
+
+
 def trained_steps(run: str) -> int | None:
     """The last step the run logged (metrics.csv), or None."""
     path = Path(run) / "metrics.csv"
@@ -60,11 +81,17 @@ def main() -> None:
     world = make_world("pusht")
     model = load_world_model(args.run, "cpu")
     data = TrajectoryDataset.load(args.data or load_run_config(args.run).data, verify_checksums=False, in_memory=False)
-    z, states, _ = encode_dataset(model, data, max_frames=args.frames, seed=args.seed)
+    z, states, features = encode_with_head_inputs(model, data, args.frames, args.seed)
     y = torch.from_numpy(world.probe_targets(states.numpy()))
-    z = (z - z.mean(0)) / z.std(0).clamp_min(1e-6)
+    z = standardized(z)
     cut = len(z) * 5 // 6
     linear = LinearProbe.fit(z[:cut], y[:cut])
+    head_input = {}
+    if features is not None:
+        features = standardized(features)
+        probe = LinearProbe.fit(features[:cut], y[:cut])
+        head_input = {"head_input_dim": features.shape[1], "head_input_linear_r2": dict(
+            zip(world.probe_names, np.round(probe.r2_by_column(features[cut:], y[cut:]), 4).tolist()))}
     mlp = mlp_probe(z[:cut], y[:cut], z[cut:], args.steps, args.seed)
     angle = torch.atan2(mlp[:, 5], mlp[:, 4]) - torch.atan2(y[cut:, 5], y[cut:, 4])
     error = torch.rad2deg(torch.atan2(torch.sin(angle), torch.cos(angle)).abs())
@@ -72,7 +99,7 @@ def main() -> None:
     print(json.dumps({"benchmark": "pusht_probes", "run": args.run, "frames": len(z),
                       "linear_r2": dict(zip(names, np.round(linear.r2_by_column(z[cut:], y[cut:]), 4).tolist())),
                       "mlp_r2": dict(zip(names, np.round(r2_by_column(mlp, y[cut:]), 4).tolist())),
-                      "mlp_angle_error_deg_median": round(float(error.median()), 2),
+                      "mlp_angle_error_deg_median": round(float(error.median()), 2), **head_input,
                       "train_steps": trained_steps(args.run),
                       **provenance()}))
 
