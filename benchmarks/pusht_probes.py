@@ -79,8 +79,11 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
     world = make_world("pusht")
-    model = load_world_model(args.run, "cpu")
-    data = TrajectoryDataset.load(args.data or load_run_config(args.run).data, verify_checksums=False, in_memory=False)
+    try:
+        model = load_world_model(args.run, "cpu")
+        data = TrajectoryDataset.load(args.data or load_run_config(args.run).data, verify_checksums=False, in_memory=False)
+    except ValueError as err:  # CheckpointError, DatasetError: a missing or broken run or dataset
+        raise SystemExit(f"pusht_probes: {err}") from None
     z, states, features = encode_with_head_inputs(model, data, args.frames, args.seed)
     y = torch.from_numpy(world.probe_targets(states.numpy()))
     z = standardized(z)
