@@ -50,17 +50,13 @@ def encode_with_head_inputs(model, data: TrajectoryDataset, frames: int, seed: i
     """`encode_dataset`'s latents and states, and the input of the encoder's linear head for the
     same frames (N, F), read by a forward pre-hook; None when the encoder has no `head`."""
     head, seen = getattr(model.encoder, "head", None), []
-    hook = head.register_forward_pre_hook(lambda _, inputs: seen.append(inputs[0].detach().cpu())) if head else None
+    hook = None if head is None else head.register_forward_pre_hook(lambda _, inputs: seen.append(inputs[0].detach().cpu()))
     try:
         z, states, _ = encode_dataset(model, data, max_frames=frames, seed=seed)
     finally:
         if hook is not None:
             hook.remove()
     return z, states, torch.cat(seen) if seen else None
-
-
-def standardized(x: torch.Tensor) -> torch.Tensor:
-    return (x - x.mean(0)) / x.std(0).clamp_min(1e-6)
 
 
 def trained_steps(run: str) -> int | None:
@@ -86,12 +82,11 @@ def main() -> None:
         raise SystemExit(f"pusht_probes: {err}") from None
     z, states, features = encode_with_head_inputs(model, data, args.frames, args.seed)
     y = torch.from_numpy(world.probe_targets(states.numpy()))
-    z = standardized(z)
+    z = (z - z.mean(0)) / z.std(0).clamp_min(1e-6)
     cut = len(z) * 5 // 6
     linear = LinearProbe.fit(z[:cut], y[:cut])
     head_input = {}
     if features is not None:
-        features = standardized(features)
         probe = LinearProbe.fit(features[:cut], y[:cut])
         head_input = {"head_input_dim": features.shape[1], "head_input_linear_r2": dict(
             zip(world.probe_names, np.round(probe.r2_by_column(features[cut:], y[cut:]), 4).tolist()))}
